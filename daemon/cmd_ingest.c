@@ -1,0 +1,2 @@
+#include "cli.h"
+int xeci_cmd_ingest(int argc, char **argv) { return XECI_EXIT_FAIL; }

@@ -1,0 +1,169 @@
+#include "db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "log.h"
+#include "schema.h"
+#include "util.h"
+
+/* Prepared statements are cached per connection, keyed by their SQL text
+ * pointer and contents, so hot paths prepare once. */
+typedef struct stmt_cache_entry {
+	char *sql;
+	sqlite3_stmt *stmt;
+} stmt_cache_entry;
+
+struct xeci_db {
+	sqlite3 *h;
+	char *path;
+	stmt_cache_entry *cache;
+	size_t ncache, capcache;
+};
+
+int xeci_db_error(xeci_db *db, const char *what)
+{
+	return xeci_error_setc(XECI_EIO, "%s: %s: %s", db->path, what, sqlite3_errmsg(db->h));
+}
+
+int xeci_db_exec(xeci_db *db, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		int rc = xeci_error_setc(XECI_EIO, "%s: %s", db->path, msg ? msg : "sqlite error");
+		sqlite3_free(msg);
+		return rc;
+	}
+	return 0;
+}
+
+int xeci_db_user_version(xeci_db *db)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+	if (sqlite3_prepare_v2(db->h, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Applies, each in its own transaction, the migrations newer than
+ * user_version; a crash between two leaves a consistent, lower version. */
+static int migrate(xeci_db *db)
+{
+	int cur = xeci_db_user_version(db);
+	if (cur < 0)
+		return xeci_db_error(db, "reading user_version");
+	for (size_t i = 0; i < xeci_migrations_count; i++) {
+		const xeci_migration *m = &xeci_migrations[i];
+		if (m->version <= cur)
+			continue;
+		char pragma[64];
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d;", m->version);
+		if (xeci_db_exec(db, "BEGIN IMMEDIATE") < 0)
+			return XECI_EIO;
+		if (xeci_db_exec(db, m->sql) < 0 || xeci_db_exec(db, pragma) < 0) {
+			char msg[1024];
+			snprintf(msg, sizeof(msg), "%s", xeci_error_last());
+			xeci_db_exec(db, "ROLLBACK");
+			return xeci_error_setc(XECI_EIO, "migration %s: %s", m->name, msg);
+		}
+		if (xeci_db_exec(db, "COMMIT") < 0)
+			return XECI_EIO;
+		XECI_DEBUG("%s: applied migration %s", db->path, m->name);
+		cur = m->version;
+	}
+	return 0;
+}
+
+int xeci_db_open(xeci_db **out, const char *path)
+{
+	xeci_db *db = xeci_calloc(1, sizeof(*db));
+	db->path = xeci_strdup(path);
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+	if (sqlite3_open_v2(path, &db->h, flags, NULL) != SQLITE_OK) {
+		int rc = xeci_error_setc(XECI_EIO, "%s: %s", path,
+					 db->h ? sqlite3_errmsg(db->h) : "cannot open");
+		xeci_db_close(db);
+		return rc;
+	}
+	/* Several processes (xecid, xeci) share the file: wait for locks. */
+	sqlite3_busy_timeout(db->h, 10000);
+	if (xeci_db_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+			     "PRAGMA foreign_keys = ON;") < 0 ||
+	    migrate(db) < 0) {
+		xeci_db_close(db);
+		return XECI_EIO;
+	}
+	*out = db;
+	return 0;
+}
+
+void xeci_db_close(xeci_db *db)
+{
+	if (!db)
+		return;
+	for (size_t i = 0; i < db->ncache; i++) {
+		sqlite3_finalize(db->cache[i].stmt);
+		free(db->cache[i].sql);
+	}
+	free(db->cache);
+	if (db->h)
+		sqlite3_close(db->h);
+	free(db->path);
+	free(db);
+}
+
+sqlite3 *xeci_db_handle(xeci_db *db)
+{
+	return db->h;
+}
+
+const char *xeci_db_path(xeci_db *db)
+{
+	return db->path;
+}
+
+int xeci_db_prepare(sqlite3_stmt **out, xeci_db *db, const char *sql)
+{
+	for (size_t i = 0; i < db->ncache; i++) {
+		if (!strcmp(db->cache[i].sql, sql)) {
+			sqlite3_reset(db->cache[i].stmt);
+			sqlite3_clear_bindings(db->cache[i].stmt);
+			*out = db->cache[i].stmt;
+			return 0;
+		}
+	}
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+		return xeci_db_error(db, sql);
+	if (db->ncache == db->capcache) {
+		db->capcache = db->capcache ? db->capcache * 2 : 32;
+		db->cache = xeci_realloc(db->cache, db->capcache * sizeof(*db->cache));
+	}
+	db->cache[db->ncache].sql = xeci_strdup(sql);
+	db->cache[db->ncache].stmt = st;
+	db->ncache++;
+	*out = st;
+	return 0;
+}
+
+int xeci_db_begin(xeci_db *db)
+{
+	return xeci_db_exec(db, "BEGIN IMMEDIATE");
+}
+
+int xeci_db_commit(xeci_db *db)
+{
+	return xeci_db_exec(db, "COMMIT");
+}
+
+void xeci_db_rollback(xeci_db *db)
+{
+	if (!sqlite3_get_autocommit(db->h))
+		xeci_db_exec(db, "ROLLBACK");
+}

@@ -1,0 +1,34 @@
+/* The database: one SQLite file in WAL mode with foreign keys on; migrations
+ * from schema/ (compiled in) applied at open through PRAGMA user_version.
+ * One xeci_db per thread: SQLite connections are not shared between threads. */
+#ifndef XECI_DB_H
+#define XECI_DB_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+typedef struct xeci_db xeci_db;
+
+/* Opens (creating) the database at path and migrates it to the newest schema. */
+int xeci_db_open(xeci_db **out, const char *path);
+void xeci_db_close(xeci_db *db);
+sqlite3 *xeci_db_handle(xeci_db *db);
+const char *xeci_db_path(xeci_db *db);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
+int xeci_db_begin(xeci_db *db);
+int xeci_db_commit(xeci_db *db);
+void xeci_db_rollback(xeci_db *db);
+
+/* Runs SQL without results; sets the error text on failure. */
+int xeci_db_exec(xeci_db *db, const char *sql);
+/* Prepares a statement (cached per connection; do not finalize it, reset is
+ * done for you on the next xeci_db_prepare of the same SQL). */
+int xeci_db_prepare(sqlite3_stmt **out, xeci_db *db, const char *sql);
+/* Sets the thread's error text from SQLite's and returns XECI_EIO. */
+int xeci_db_error(xeci_db *db, const char *what);
+
+/* The schema version after migrations. */
+int xeci_db_user_version(xeci_db *db);
+
+#endif

@@ -1,0 +1,66 @@
+/* Fetching from public-inbox: the git transport (v2 epochs URL/git/N.git
+ * mirrored with libgit2, commits walked oldest-first from a cursor per epoch)
+ * and the Atom transport (URL/new.atom + URL/MSGID/raw, with a thread-mbox
+ * fallback when the feed has moved past what was seen).
+ *
+ * Fetchers do blocking I/O: the daemon runs them on the thread pool. They
+ * hand each message to a callback; the caller stores it and advances the
+ * cursor in the same transaction, so a crash replays at most a batch. */
+#ifndef XECI_INBOX_H
+#define XECI_INBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct xeci_inbox_msg {
+	const char *data;   /* raw message (blob m); NULL for a removal */
+	size_t len;
+	bool removed;       /* the commit holds d: a removal of data's message */
+	int epoch;          /* -1 for Atom */
+	const char *commit; /* hex oid of the epoch commit; NULL for Atom */
+	const char *source; /* human-readable origin, e.g. "URL git/0.git@<oid>" or "URL/<msgid>/raw" */
+} xeci_inbox_msg;
+
+/* Return 0 to go on, negative to stop the fetch (the error is passed up). */
+typedef int (*xeci_inbox_msg_fn)(const xeci_inbox_msg *msg, void *payload);
+
+/* Per-epoch cursor: the last commit handed over and stored. */
+typedef struct xeci_inbox_cursor {
+	int epoch;
+	char commit[41]; /* "" when nothing read yet */
+} xeci_inbox_cursor;
+
+typedef struct xeci_inbox_progress {
+	int epoch;
+	uint64_t done;
+} xeci_inbox_progress;
+typedef void (*xeci_inbox_progress_fn)(const xeci_inbox_progress *p, void *payload);
+
+/* Mirrors the epochs of `url` (http(s) URL of an inbox, or a local v2 inbox
+ * directory holding git/N.git) into mirror_dir/N.git, discovering epochs from
+ * URL/manifest.js.gz or by probing, then walks every commit after the cursor
+ * of its epoch, oldest first. cursors/ncursors: in, the stored cursors; the
+ * array may be reallocated to add new epochs (caller frees). */
+int xeci_inbox_git_fetch(const char *url, const char *mirror_dir,
+			 xeci_inbox_cursor **cursors, size_t *ncursors,
+			 xeci_inbox_msg_fn fn, void *payload,
+			 xeci_inbox_progress_fn progress, void *progress_payload);
+
+/* Atom state kept between polls. */
+typedef struct xeci_atom_state {
+	char *etag;
+	char *last_modified;
+	char **seen_ids;     /* entry ids of the previous feed, to detect a gap */
+	size_t nseen_ids;
+} xeci_atom_state;
+
+/* Polls URL/new.atom (conditional GET) and fetches each new entry's raw
+ * message; when none of the previously seen entries is in the feed (more than
+ * a feed's worth arrived), fetches the thread mbox (t.mbox.gz) of each entry
+ * instead so that nothing in those threads is missed. */
+int xeci_inbox_atom_fetch(const char *url, xeci_atom_state *state,
+			  xeci_inbox_msg_fn fn, void *payload);
+void xeci_atom_state_clear(xeci_atom_state *state);
+
+#endif
