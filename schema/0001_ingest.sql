@@ -62,6 +62,7 @@ CREATE UNIQUE INDEX messages_mid_ok ON messages(message_id) WHERE status = 'ok';
 CREATE INDEX messages_mid ON messages(message_id);
 CREATE INDEX messages_status ON messages(status) WHERE status != 'ok';
 CREATE INDEX messages_inbox ON messages(inbox_id, id);
+CREATE INDEX messages_sha ON messages(raw_sha256);
 
 -- Thread links: every Message-ID a message names in In-Reply-To / References.
 CREATE TABLE message_refs (
