@@ -1,0 +1,206 @@
+#include "config.h"
+
+#include <errno.h>
+#include <git2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "util.h"
+
+#define DEFAULT_POLL_INTERVAL 300
+#define DEFAULT_INCOMPLETE_WAIT (24 * 3600)
+
+static void strv_push(char ***v, size_t *n, const char *s)
+{
+	*v = xeci_realloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[(*n)++] = xeci_strdup(s);
+}
+
+int xeci_config_filter_add(xeci_series_filter *f, const char *value)
+{
+	if (xeci_str_startswith(value, "path:") && value[5])
+		strv_push(&f->paths, &f->npaths, value + 5);
+	else if (xeci_str_startswith(value, "prefix:") && value[7])
+		strv_push(&f->prefixes, &f->nprefixes, value + 7);
+	else
+		return xeci_error_setc(XECI_EINVALID, "filter '%s': expected path:P or prefix:P", value);
+	return 0;
+}
+
+void xeci_series_filter_clear(xeci_series_filter *f)
+{
+	for (size_t i = 0; i < f->npaths; i++)
+		free(f->paths[i]);
+	for (size_t i = 0; i < f->nprefixes; i++)
+		free(f->prefixes[i]);
+	free(f->paths);
+	free(f->prefixes);
+	memset(f, 0, sizeof(*f));
+}
+
+static xeci_config_inbox *inbox_get(xeci_config *cfg, const char *name, size_t namelen)
+{
+	for (size_t i = 0; i < cfg->ninboxes; i++)
+		if (strlen(cfg->inboxes[i].name) == namelen && !memcmp(cfg->inboxes[i].name, name, namelen))
+			return &cfg->inboxes[i];
+	cfg->inboxes = xeci_realloc(cfg->inboxes, (cfg->ninboxes + 1) * sizeof(*cfg->inboxes));
+	xeci_config_inbox *ib = &cfg->inboxes[cfg->ninboxes++];
+	memset(ib, 0, sizeof(*ib));
+	ib->name = xeci_strndup(name, namelen);
+	ib->poll_interval = DEFAULT_POLL_INTERVAL;
+	return ib;
+}
+
+static int parse_int(int64_t *out, const char *key, const char *value)
+{
+	int64_t v;
+	if (git_config_parse_int64(&v, value) < 0 || v < 0)
+		return xeci_error_setc(XECI_EINVALID, "%s = '%s': not a non-negative number", key, value);
+	*out = v;
+	return 0;
+}
+
+/* One `inbox.NAME.KEY = value` entry. libgit2 lower-cases section and key
+ * names and keeps the subsection (NAME) as written. */
+static int apply_inbox(xeci_config *cfg, const char *name, const char *value)
+{
+	const char *sub = name + strlen("inbox.");
+	const char *dot = strrchr(sub, '.');
+	if (!dot || dot == sub)
+		return xeci_error_setc(XECI_EINVALID, "%s: expected inbox.NAME.KEY", name);
+	xeci_config_inbox *ib = inbox_get(cfg, sub, (size_t)(dot - sub));
+	const char *key = dot + 1;
+	if (!strcmp(key, "url")) {
+		free(ib->url);
+		ib->url = xeci_strdup(value);
+	} else if (!strcmp(key, "transport")) {
+		if (strcmp(value, "git") && strcmp(value, "atom"))
+			return xeci_error_setc(XECI_EINVALID, "%s = '%s': expected git or atom", name, value);
+		free(ib->transport);
+		ib->transport = xeci_strdup(value);
+	} else if (!strcmp(key, "pollinterval")) {
+		return parse_int(&ib->poll_interval, name, value);
+	} else if (!strcmp(key, "filter")) {
+		return xeci_config_filter_add(&ib->filter, value);
+	}
+	/* unknown keys are left for later stages (and for forward compatibility) */
+	return 0;
+}
+
+static int apply_entry(xeci_config *cfg, const git_config_entry *e)
+{
+	const char *n = e->name, *v = e->value ? e->value : "";
+	if (!strcmp(n, "database.path")) {
+		free(cfg->db_path);
+		cfg->db_path = xeci_strdup(v);
+	} else if (!strcmp(n, "data.dir")) {
+		free(cfg->data_dir);
+		cfg->data_dir = xeci_strdup(v);
+	} else if (!strcmp(n, "ingest.incompletewait")) {
+		return parse_int(&cfg->incomplete_wait, n, v);
+	} else if (!strcmp(n, "ingest.maxmessagesize")) {
+		int64_t s;
+		if (parse_int(&s, n, v) < 0)
+			return XECI_EINVALID;
+		cfg->max_message_size = (size_t)s;
+	} else if (xeci_str_startswith(n, "inbox.")) {
+		return apply_inbox(cfg, n, v);
+	}
+	return 0;
+}
+
+static int read_file(xeci_config *cfg, const char *path)
+{
+	git_config *gc = NULL;
+	git_config_iterator *it = NULL;
+	git_config_entry *e;
+	int rc = 0;
+
+	/* libgit2 opens a missing file as an empty one: a named file must exist */
+	if (access(path, R_OK) < 0)
+		return xeci_error_setc(XECI_EINVALID, "%s: %s", path, strerror(errno));
+	git_libgit2_init();
+	if (git_config_open_ondisk(&gc, path) < 0) {
+		const git_error *ge = git_error_last();
+		rc = xeci_error_setc(XECI_EINVALID, "%s: %s", path, ge ? ge->message : "cannot read");
+		goto out;
+	}
+	if (git_config_iterator_new(&it, gc) < 0) {
+		rc = xeci_error_setc(XECI_EIO, "%s: cannot iterate", path);
+		goto out;
+	}
+	while (git_config_next(&e, it) == 0) {
+		if ((rc = apply_entry(cfg, e)) < 0) {
+			char msg[512];
+			snprintf(msg, sizeof(msg), "%s", xeci_error_last());
+			rc = xeci_error_setc(rc, "%s: %s", path, msg);
+			break;
+		}
+	}
+out:
+	git_config_iterator_free(it);
+	git_config_free(gc);
+	git_libgit2_shutdown();
+	return rc;
+}
+
+int xeci_config_load(xeci_config **out, const char *path)
+{
+	xeci_config *cfg = xeci_calloc(1, sizeof(*cfg));
+	cfg->incomplete_wait = DEFAULT_INCOMPLETE_WAIT;
+	if (!path)
+		path = getenv("XECI_CONFIG");
+	if (path) {
+		cfg->path = xeci_strdup(path);
+		int rc = read_file(cfg, path);
+		if (rc < 0) {
+			xeci_config_free(cfg);
+			return rc;
+		}
+	}
+	if (!cfg->db_path)
+		cfg->db_path = xeci_strdup("xeci.db");
+	if (!cfg->data_dir)
+		cfg->data_dir = xeci_strdup("xeci-data");
+	for (size_t i = 0; i < cfg->ninboxes; i++) {
+		xeci_config_inbox *ib = &cfg->inboxes[i];
+		if (!ib->url) {
+			int rc = xeci_error_setc(XECI_EINVALID, "%s: inbox \"%s\" has no url",
+						 path ? path : "config", ib->name);
+			xeci_config_free(cfg);
+			return rc;
+		}
+		if (!ib->transport)
+			ib->transport = xeci_strdup("git");
+	}
+	*out = cfg;
+	return 0;
+}
+
+const xeci_config_inbox *xeci_config_inbox_find(const xeci_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->ninboxes; i++)
+		if (!strcmp(cfg->inboxes[i].name, name))
+			return &cfg->inboxes[i];
+	return NULL;
+}
+
+void xeci_config_free(xeci_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->ninboxes; i++) {
+		free(cfg->inboxes[i].name);
+		free(cfg->inboxes[i].url);
+		free(cfg->inboxes[i].transport);
+		xeci_series_filter_clear(&cfg->inboxes[i].filter);
+	}
+	free(cfg->inboxes);
+	free(cfg->path);
+	free(cfg->db_path);
+	free(cfg->data_dir);
+	free(cfg);
+}
