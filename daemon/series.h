@@ -40,6 +40,15 @@ typedef struct xeci_series_version {
 	const char *ignored_reason; /* non-NULL: stored but not for testing (pull request, filter, ...) */
 	xeci_series_patch *patches; /* in index order */
 	size_t npatches;
+	/* Identity and timing, for the store (additions to the first interface):
+	 * posting_key: the cover's Message-ID, else the Message-ID the patches
+	 * answer when that message is absent (usually the cover, not received
+	 * yet), else patch 1's, else the lowest patch's. */
+	const char *posting_key;
+	const char *root_parent_id; /* what the cover (else the first patch) answers: a newer
+				     * version posted in reply to an older one names it */
+	int64_t first_date, last_date; /* oldest and newest Date of its mails */
+	const char *author_email;   /* of the cover, else of the first patch */
 } xeci_series_version;
 
 typedef struct xeci_series_set xeci_series_set;

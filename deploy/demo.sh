@@ -17,7 +17,7 @@ cmake --build "$build" -j"$(nproc)" --target xeci xecid >/dev/null
 demo=${DEMO_DIR:-/var/tmp/xeci-demo}
 rm -rf "$demo"
 mkdir -p "$demo"
-url=$(python3 - "$demo" <<'PY'
+python3 - "$demo" <<'PY'
 import os, sys
 sys.path.insert(0, os.path.join(os.getcwd(), "tests/integration"))
 import pi
@@ -39,7 +39,6 @@ other = pi.format_series(repo, base=pi.git(repo, "rev-parse", "HEAD~2"), version
 for m in other[:-1]:   # the last patch never arrives
     ib.post(m)
 PY
-)
 url=$(python3 "$top/tests/integration/pi.py" serve "$demo" --watch $$)
 trap 'python3 "$top/tests/integration/pi.py" stop "$demo"' EXIT
 
