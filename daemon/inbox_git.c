@@ -1,0 +1,461 @@
+/* The git transport of public-inbox: mirror each v2 epoch (git/N.git) with
+ * libgit2, then walk its commits oldest first from the stored cursor and
+ * hand each message blob (m) or removal (d) to the caller, one commit at a
+ * time so that an epoch is never held in memory. */
+#include "inbox.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <git2.h>
+#include <jansson.h>
+
+#include "buf.h"
+#include "error.h"
+#include "http.h"
+#include "log.h"
+#include "util.h"
+
+#define MAX_EPOCHS 4096
+#define PROGRESS_EVERY 1000
+#define MANIFEST_MAX (64u << 20)
+
+typedef struct walk {
+	const char *url;    /* as given, for messages */
+	xeci_inbox_msg_fn fn;
+	void *payload;
+	xeci_inbox_progress_fn progress;
+	void *progress_payload;
+} walk;
+
+static int git_fail(int code, const char *what, const char *where)
+{
+	const git_error *e = git_error_last();
+	return xeci_error_setc(code, "%s %s: %s", what, where, e && e->message ? e->message : "libgit2 error");
+}
+
+/* Prefixes the thread's last error with `where` (copied first: the text is
+ * formatted into the same buffer). */
+static int wrap_error(int code, const char *where)
+{
+	char last[1024];
+	snprintf(last, sizeof(last), "%s", xeci_error_last());
+	return xeci_error_setc(code, "%s: %s", where, last);
+}
+
+static bool is_remote(const char *url)
+{
+	return xeci_str_istartswith(url, "http://") || xeci_str_istartswith(url, "https://");
+}
+
+/* url without trailing slashes (caller frees). */
+static char *url_base(const char *url)
+{
+	size_t n = strlen(url);
+	while (n > 1 && url[n - 1] == '/')
+		n--;
+	return xeci_strndup(url, n);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+/* Parses "N.git" into N; -1 when it is not that. */
+static int epoch_of_name(const char *s, size_t len)
+{
+	size_t i = 0;
+	long n = 0;
+
+	if (len < 5 || strncmp(s + len - 4, ".git", 4) != 0)
+		return -1;
+	for (; i < len - 4; i++) {
+		if (!isdigit((unsigned char)s[i]) || n > MAX_EPOCHS)
+			return -1;
+		n = n * 10 + (s[i] - '0');
+	}
+	return i > 0 ? (int)n : -1;
+}
+
+static void epochs_add(int **epochs, size_t *n, int e)
+{
+	for (size_t i = 0; i < *n; i++)
+		if ((*epochs)[i] == e)
+			return;
+	*epochs = xeci_realloc(*epochs, (*n + 1) * sizeof(int));
+	(*epochs)[(*n)++] = e;
+}
+
+/* --- epoch discovery ---------------------------------------------------- */
+
+/* Epochs of a local v2 inbox: the N.git directories in DIR/git/. */
+static int epochs_local(int **epochs, size_t *n, const char *dir)
+{
+	xeci_buf path = XECI_BUF_INIT;
+	struct dirent *de;
+	DIR *d;
+
+	xeci_buf_printf(&path, "%s/git", dir);
+	if (!(d = opendir(path.ptr))) {
+		int rc = xeci_error_setc(errno == ENOENT ? XECI_ENOTFOUND : XECI_EIO,
+					 "%s: not a public-inbox v2 inbox (%s)", path.ptr, strerror(errno));
+		xeci_buf_free(&path);
+		return rc;
+	}
+	while ((de = readdir(d)) != NULL) {
+		int e = epoch_of_name(de->d_name, strlen(de->d_name));
+		if (e >= 0)
+			epochs_add(epochs, n, e);
+	}
+	closedir(d);
+	xeci_buf_free(&path);
+	return 0;
+}
+
+/* Adds the epochs that a grokmirror manifest lists for inbox `name`:
+ * keys "/<name>/git/<N>.git" (any prefix before /<name>). */
+static int manifest_parse(int **epochs, size_t *n, const char *json, size_t len,
+			  const char *name, const char *murl)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(json, len, 0, &jerr), *v;
+	const char *key;
+	size_t nlen = strlen(name);
+
+	if (!root || !json_is_object(root)) {
+		json_decref(root);
+		return xeci_error_setc(XECI_EINVALID, "%s: not a manifest (%s)", murl,
+				       root ? "not a JSON object" : jerr.text);
+	}
+	json_object_foreach(root, key, v) {
+		const char *g = strstr(key, "/git/");
+		int e;
+		if (!g || (e = epoch_of_name(g + 5, strlen(g + 5))) < 0)
+			continue;
+		/* the path component before /git/ must be the inbox name */
+		if ((size_t)(g - key) < nlen + 1 || strncmp(g - nlen, name, nlen) != 0 || g[-(long)nlen - 1] != '/')
+			continue;
+		epochs_add(epochs, n, e);
+	}
+	json_decref(root);
+	return 0;
+}
+
+/* Tries one manifest URL: 0 with epochs added, XECI_ENOTFOUND when absent. */
+static int manifest_try(int **epochs, size_t *n, const char *murl, const char *name)
+{
+	xeci_http_opts o = XECI_HTTP_OPTS_INIT;
+	xeci_http_response r;
+	xeci_buf json = XECI_BUF_INIT;
+	int rc;
+
+	o.max_size = MANIFEST_MAX;
+	rc = xeci_http_get(&r, murl, &o);
+	if (rc == 0 && (rc = xeci_gunzip(&json, r.body.ptr, r.body.len, MANIFEST_MAX)) < 0)
+		rc = wrap_error(rc, murl);
+	if (rc == 0)
+		rc = manifest_parse(epochs, n, json.ptr, json.len, name, murl);
+	xeci_buf_free(&json);
+	xeci_http_response_free(&r);
+	return rc;
+}
+
+/* Probes base/git/N.git for N = 0, 1, ... until a 404. */
+static int epochs_probe(int **epochs, size_t *n, const char *base)
+{
+	xeci_buf u = XECI_BUF_INIT;
+	int rc = 0;
+
+	for (int e = 0; e < MAX_EPOCHS; e++) {
+		xeci_http_response r;
+		xeci_buf_clear(&u);
+		xeci_buf_printf(&u, "%s/git/%d.git/info/refs?service=git-upload-pack", base, e);
+		rc = xeci_http_get(&r, u.ptr, NULL);
+		xeci_http_response_free(&r);
+		if (rc == XECI_ENOTFOUND) {
+			if (*n == 0) {
+				xeci_buf_clear(&u);
+				xeci_buf_printf(&u, "%s: no epoch found (no manifest.js.gz, no git/0.git)", base);
+				rc = wrap_error(XECI_ENOTFOUND, u.ptr);
+			} else {
+				rc = 0;
+			}
+			break;
+		}
+		if (rc < 0)
+			break;
+		epochs_add(epochs, n, e);
+	}
+	xeci_buf_free(&u);
+	return rc;
+}
+
+/* Epochs of a remote inbox: from URL/manifest.js.gz, else URL/../manifest.js.gz,
+ * else by probing. A broken manifest is logged and probing takes over. */
+static int epochs_remote(int **epochs, size_t *n, const char *base)
+{
+	const char *slash = strrchr(base, '/');
+	const char *name = slash ? slash + 1 : base;
+	xeci_buf m = XECI_BUF_INIT;
+	int rc;
+
+	xeci_buf_printf(&m, "%s/manifest.js.gz", base);
+	rc = manifest_try(epochs, n, m.ptr, name);
+	if ((rc < 0 || *n == 0) && slash && slash - base > (long)strlen("https://")) {
+		xeci_buf_clear(&m);
+		xeci_buf_printf(&m, "%.*s/manifest.js.gz", (int)(slash - base), base);
+		rc = manifest_try(epochs, n, m.ptr, name);
+	}
+	if (rc < 0 && rc != XECI_ENOTFOUND)
+		XECI_WARN("inbox %s: %s; probing epochs instead", base, xeci_error_last());
+	xeci_buf_free(&m);
+	return *n ? 0 : epochs_probe(epochs, n, base);
+}
+
+/* --- mirroring ------------------------------------------------------------ */
+
+/* Opens mirror_dir/N.git, creating it bare the first time, and fetches
+ * every branch (refs/heads/ to refs/heads/) from base/git/N.git into it. A fetch that died
+ * half-way left the refs as they were, so the next one starts over. */
+static int mirror_epoch(git_repository **out, const char *mirror_dir, const char *base, int epoch)
+{
+	static const char *spec = "+refs/heads/*:refs/heads/*";
+	git_fetch_options fo;
+	git_strarray specs = {(char **)&spec, 1};
+	xeci_buf path = XECI_BUF_INIT, url = XECI_BUF_INIT;
+	git_remote *remote = NULL;
+	int rc;
+
+	*out = NULL;
+	xeci_buf_printf(&path, "%s/%d.git", mirror_dir, epoch);
+	xeci_buf_printf(&url, "%s/git/%d.git", base, epoch);
+	if (git_repository_open_bare(out, path.ptr) < 0 && git_repository_init(out, path.ptr, 1) < 0) {
+		rc = git_fail(XECI_EIO, "creating mirror", path.ptr);
+		goto done;
+	}
+	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+	fo.update_fetchhead = 0;
+	/* Anonymous, and no url.insteadOf lookup: that path of libgit2 1.5 leaks
+	 * pcre2 match data, and the mirror has no config worth reading. */
+	git_remote_create_options ro;
+	git_remote_create_options_init(&ro, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	ro.repository = *out;
+	ro.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	if (git_remote_create_with_opts(&remote, url.ptr, &ro) < 0 ||
+	    git_remote_fetch(remote, &specs, &fo, "xeci: fetch") < 0) {
+		rc = git_fail(XECI_EIO, "git fetch", url.ptr);
+		goto done;
+	}
+	rc = 0;
+done:
+	git_remote_free(remote);
+	if (rc < 0) {
+		git_repository_free(*out);
+		*out = NULL;
+	}
+	xeci_buf_free(&path);
+	xeci_buf_free(&url);
+	return rc;
+}
+
+static int open_local_epoch(git_repository **out, const char *dir, int epoch)
+{
+	xeci_buf path = XECI_BUF_INIT;
+	int rc = 0;
+
+	xeci_buf_printf(&path, "%s/git/%d.git", dir, epoch);
+	if (git_repository_open_bare(out, path.ptr) < 0)
+		rc = git_fail(XECI_EIO, "opening epoch", path.ptr);
+	xeci_buf_free(&path);
+	return rc;
+}
+
+/* --- walking ------------------------------------------------------------- */
+
+/* Reads the commit's m (message) or d (removal) and hands it over. A commit
+ * that cannot be read is handed over with `error` set rather than stopping
+ * the fetch: the ingest stage records it and the cursor moves on. */
+static int hand_over(walk *w, git_repository *repo, const git_oid *oid, int epoch)
+{
+	char hex[GIT_OID_HEXSZ + 1];
+	git_commit *commit = NULL;
+	git_tree *tree = NULL;
+	git_blob *blob = NULL;
+	const git_tree_entry *ent = NULL;
+	xeci_buf source = XECI_BUF_INIT, err = XECI_BUF_INIT;
+	xeci_inbox_msg msg = {0};
+	int rc;
+
+	git_oid_tostr(hex, sizeof(hex), oid);
+	xeci_buf_printf(&source, "%s git/%d.git@%s", w->url, epoch, hex);
+	msg.epoch = epoch;
+	msg.commit = hex;
+	msg.source = source.ptr;
+	if (git_commit_lookup(&commit, repo, oid) < 0 || git_commit_tree(&tree, commit) < 0) {
+		const git_error *e = git_error_last();
+		xeci_buf_printf(&err, "%s: unreadable commit: %s", source.ptr, e ? e->message : "?");
+	} else if ((ent = git_tree_entry_byname(tree, "m")) == NULL &&
+		   (ent = git_tree_entry_byname(tree, "d")) == NULL) {
+		xeci_buf_printf(&err, "%s: commit has neither m nor d", source.ptr);
+	} else if (git_blob_lookup(&blob, repo, git_tree_entry_id(ent)) < 0) {
+		const git_error *e = git_error_last();
+		xeci_buf_printf(&err, "%s: unreadable blob %s: %s", source.ptr,
+				git_tree_entry_name(ent), e ? e->message : "?");
+	} else {
+		msg.data = git_blob_rawcontent(blob);
+		msg.len = (size_t)git_blob_rawsize(blob);
+		msg.removed = strcmp(git_tree_entry_name(ent), "d") == 0;
+	}
+	if (err.len) {
+		msg.error = err.ptr;
+		XECI_WARN("%s", err.ptr);
+	}
+	rc = w->fn(&msg, w->payload);
+	git_blob_free(blob);
+	git_tree_free(tree);
+	git_commit_free(commit);
+	xeci_buf_free(&source);
+	xeci_buf_free(&err);
+	return rc;
+}
+
+/* Decides where the walk of an epoch starts: hides the cursor commit when it
+ * is an ancestor of master. A cursor that is gone or off master means the
+ * history was rewritten (public-inbox never does it): say so, and read the
+ * epoch from its beginning; the ingest stage drops what it already has. */
+static void walk_from_cursor(git_revwalk *rw, git_repository *repo, const git_oid *master,
+			     const xeci_inbox_cursor *cur, const char *url)
+{
+	git_oid oid;
+	git_commit *c = NULL;
+
+	if (!cur->commit[0])
+		return;
+	if (git_oid_fromstr(&oid, cur->commit) < 0 || git_commit_lookup(&c, repo, &oid) < 0) {
+		XECI_WARN("inbox %s: cursor commit %s of epoch %d not found (history rewritten?); "
+			  "reading epoch %d from its beginning", url, cur->commit, cur->epoch, cur->epoch);
+		return;
+	}
+	git_commit_free(c);
+	if (!git_oid_equal(&oid, master) && git_graph_descendant_of(repo, master, &oid) != 1) {
+		XECI_WARN("inbox %s: cursor commit %s of epoch %d is not on master (history rewritten?); "
+			  "reading epoch %d from its beginning", url, cur->commit, cur->epoch, cur->epoch);
+		return;
+	}
+	git_revwalk_hide(rw, &oid);
+}
+
+static void report(walk *w, int epoch, uint64_t done)
+{
+	xeci_inbox_progress p = {epoch, done};
+	if (w->progress)
+		w->progress(&p, w->progress_payload);
+}
+
+/* Walks master of one epoch oldest first from after the cursor; moves the
+ * cursor forward as the caller accepts each commit. */
+static int walk_epoch(walk *w, git_repository *repo, xeci_inbox_cursor *cur)
+{
+	git_revwalk *rw = NULL;
+	git_oid master, oid;
+	uint64_t done = 0;
+	int rc;
+
+	if (git_reference_name_to_id(&master, repo, "refs/heads/master") < 0) {
+		if (git_error_last() && git_error_last()->klass == GIT_ERROR_REFERENCE)
+			return 0; /* an epoch without messages yet */
+		return git_fail(XECI_EIO, "reading master of epoch", w->url);
+	}
+	if (git_revwalk_new(&rw, repo) < 0 ||
+	    git_revwalk_sorting(rw, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE) < 0 ||
+	    git_revwalk_push(rw, &master) < 0) {
+		rc = git_fail(XECI_EIO, "walking epoch of", w->url);
+		goto done;
+	}
+	walk_from_cursor(rw, repo, &master, cur, w->url);
+	while ((rc = git_revwalk_next(&oid, rw)) == 0) {
+		if ((rc = hand_over(w, repo, &oid, cur->epoch)) < 0)
+			goto done;
+		git_oid_tostr(cur->commit, sizeof(cur->commit), &oid);
+		if (++done % PROGRESS_EVERY == 0)
+			report(w, cur->epoch, done);
+	}
+	if (rc != GIT_ITEROVER) {
+		rc = xeci_error_setc(XECI_EIO, "inbox %s: walking epoch %d: %s", w->url, cur->epoch,
+				     git_error_last() ? git_error_last()->message : "libgit2 error");
+		goto done;
+	}
+	rc = 0;
+	if (done % PROGRESS_EVERY)
+		report(w, cur->epoch, done);
+done:
+	git_revwalk_free(rw);
+	return rc;
+}
+
+/* The cursor of `epoch`, appended (empty) when the epoch is new. */
+static size_t cursor_for(xeci_inbox_cursor **cursors, size_t *ncursors, int epoch)
+{
+	for (size_t i = 0; i < *ncursors; i++)
+		if ((*cursors)[i].epoch == epoch)
+			return i;
+	*cursors = xeci_realloc(*cursors, (*ncursors + 1) * sizeof(**cursors));
+	memset(&(*cursors)[*ncursors], 0, sizeof(**cursors));
+	(*cursors)[*ncursors].epoch = epoch;
+	return (*ncursors)++;
+}
+
+static int fetch_epochs(walk *w, const char *base, const char *mirror_dir, bool remote,
+			int *epochs, size_t nepochs, xeci_inbox_cursor **cursors, size_t *ncursors)
+{
+	for (size_t i = 0; i < nepochs; i++) {
+		git_repository *repo = NULL;
+		size_t c = cursor_for(cursors, ncursors, epochs[i]);
+		int rc = remote ? mirror_epoch(&repo, mirror_dir, base, epochs[i])
+				: open_local_epoch(&repo, base, epochs[i]);
+		if (rc == 0)
+			rc = walk_epoch(w, repo, &(*cursors)[c]);
+		git_repository_free(repo);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int xeci_inbox_git_fetch(const char *url, const char *mirror_dir,
+			 xeci_inbox_cursor **cursors, size_t *ncursors,
+			 xeci_inbox_msg_fn fn, void *payload,
+			 xeci_inbox_progress_fn progress, void *progress_payload)
+{
+	walk w = {url, fn, payload, progress, progress_payload};
+	bool remote = is_remote(url);
+	char *base = url_base(xeci_str_startswith(url, "file://") ? url + 7 : url);
+	int *epochs = NULL;
+	size_t nepochs = 0;
+	int rc;
+
+	git_libgit2_init();
+	if (remote && (!mirror_dir || xeci_mkdir_p(mirror_dir, 0755) < 0)) {
+		rc = xeci_error_setc(XECI_EIO, "inbox %s: cannot create mirror directory %s", url,
+				     mirror_dir ? mirror_dir : "(none)");
+		goto done;
+	}
+	rc = remote ? epochs_remote(&epochs, &nepochs, base) : epochs_local(&epochs, &nepochs, base);
+	if (rc < 0)
+		goto done;
+	qsort(epochs, nepochs, sizeof(int), cmp_int);
+	rc = fetch_epochs(&w, base, mirror_dir, remote, epochs, nepochs, cursors, ncursors);
+done:
+	free(epochs);
+	free(base);
+	git_libgit2_shutdown();
+	return rc;
+}
