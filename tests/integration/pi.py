@@ -309,7 +309,8 @@ FAKE_RAW = (f"From mboxrd@z Thu Jan  1 00:00:00 1970\nMessage-ID: <dup@{DOMAIN}>
 
 class FakeHandler(http.server.BaseHTTPRequestHandler):
     """/etag/new.atom: a feed with an ETag (304 on If-None-Match);
-    /etag/dup@.../raw: two messages; /notfound/*: 404; /error/*: 500;
+    /etag/dup@.../raw: two messages; /missing/new.atom: an entry whose raw is
+    404; /notfound/*: 404; /error/*: 500;
     /garbage/*: 200 with junk (also as *.gz); /slow/*: never answers."""
 
     def log_message(self, *a):
@@ -331,6 +332,9 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
                 return self.send(304)
             return self.send(200, FAKE_FEED.format(base=base, d=DOMAIN).encode(),
                              [("ETag", '"v1"'), ("Content-Type", "application/atom+xml")])
+        if p == "/missing/new.atom":  # lists a message that is gone
+            return self.send(200, FAKE_FEED.replace("etag/dup@", "missing/gone@").format(
+                base=base, d=DOMAIN).encode())
         if p.startswith("/etag/") and p.endswith("/raw"):
             return self.send(200, FAKE_RAW.encode())
         if p.startswith("/notfound/"):
@@ -410,12 +414,15 @@ def start_supervised(state, kind, watch=0, cleanup=False):
 
 
 def stop_supervised(state):
+    # read every pid first: a server started with --cleanup removes STATE
+    pids = []
     for kind in ("serve", "fake"):
         try:
             with open(os.path.join(state, f"{kind}.pid")) as fh:
-                pid = int(fh.read())
+                pids.append(int(fh.read()))
         except (OSError, ValueError):
-            continue
+            pass
+    for pid in pids:
         try:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
