@@ -127,6 +127,8 @@ static void build_version(xeci_series_version *v, series_posting *p)
 	v->total = p->total;
 	if (p->cover && !p->pull) {
 		v->cover = p->cover->mail;
+		v->cover_trailers = p->cover->fups;
+		v->ncover_trailers = p->cover->nfups;
 		widen_dates(v, v->cover);
 	}
 	fill_patches(v, p);

@@ -49,6 +49,9 @@ typedef struct xeci_series_version {
 				     * version posted in reply to an older one names it */
 	int64_t first_date, last_date; /* oldest and newest Date of its mails */
 	const char *author_email;   /* of the cover, else of the first patch */
+	const xeci_trailer *cover_trailers; /* collected from replies to the cover (already
+					     * in every patch's list); borrowed */
+	size_t ncover_trailers;
 } xeci_series_version;
 
 typedef struct xeci_series_set xeci_series_set;

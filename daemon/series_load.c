@@ -1,0 +1,259 @@
+/* Loading what a batch of new messages touches: for each message that can
+ * change a series (a patch, a cover, a pull request, a reply carrying
+ * trailers, a message others already answer), its thread (both directions
+ * over message_refs) and, for unthreaded patches, the same author's mails
+ * within the markers window. Work is per touched thread, with indexed
+ * queries only, so the cost of a batch does not grow with the inbox. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "log.h"
+#include "series_store_int.h"
+#include "util.h"
+
+#define COMPONENT_MAX 5000 /* a thread bigger than this is cut (and logged) */
+
+static const char *Q_ROW =
+	"SELECT message_id, in_reply_to, author_email, date, has_patch, received_at, parsed, inbox_id"
+	" FROM messages WHERE id = ? AND status = 'ok' AND parsed IS NOT NULL";
+static const char *Q_REFS =
+	"SELECT m.id FROM message_refs r JOIN messages m ON m.message_id = r.ref_message_id"
+	" AND m.status = 'ok' WHERE r.message_rowid = ?";
+static const char *Q_CHILDREN = "SELECT message_rowid FROM message_refs WHERE ref_message_id = ?";
+static const char *Q_IRT = "SELECT id FROM messages WHERE message_id = ? AND status = 'ok'";
+static const char *Q_MARKERS =
+	"SELECT id FROM messages WHERE inbox_id = ? AND author_email = ? AND date BETWEEN ? AND ?"
+	" AND status = 'ok'";
+
+static uint64_t hash_id(int64_t v)
+{
+	uint64_t x = (uint64_t)v * 0x9e3779b97f4a7c15ull;
+	return x ^ (x >> 29);
+}
+
+/* rowid set: open addressing, 0 is empty (rowids start at 1) */
+static bool seen_add(series_component *c, int64_t id)
+{
+	if ((c->nseen + 1) * 2 > c->seencap) {
+		size_t cap = c->seencap ? c->seencap * 2 : 64;
+		int64_t *t = xeci_calloc(cap, sizeof(*t));
+		for (size_t i = 0; i < c->seencap; i++) {
+			if (!c->seen[i])
+				continue;
+			size_t k = hash_id(c->seen[i]) & (cap - 1);
+			while (t[k])
+				k = (k + 1) & (cap - 1);
+			t[k] = c->seen[i];
+		}
+		free(c->seen);
+		c->seen = t;
+		c->seencap = cap;
+	}
+	size_t k = hash_id(id) & (c->seencap - 1);
+	for (; c->seen[k]; k = (k + 1) & (c->seencap - 1))
+		if (c->seen[k] == id)
+			return false;
+	c->seen[k] = id;
+	c->nseen++;
+	return true;
+}
+
+static bool seen_has(const series_component *c, int64_t id)
+{
+	if (!c->seencap)
+		return false;
+	size_t k = hash_id(id) & (c->seencap - 1);
+	for (; c->seen[k]; k = (k + 1) & (c->seencap - 1))
+		if (c->seen[k] == id)
+			return true;
+	return false;
+}
+
+static void push(int64_t **q, size_t *n, size_t *cap, int64_t v)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		*q = xeci_realloc(*q, *cap * sizeof(**q));
+	}
+	(*q)[(*n)++] = v;
+}
+
+static void component_add(series_component *c, int64_t rowid, xeci_mail *m, int64_t received)
+{
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 32;
+		c->mails = xeci_realloc(c->mails, c->cap * sizeof(*c->mails));
+		c->rowids = xeci_realloc(c->rowids, c->cap * sizeof(*c->rowids));
+		c->received = xeci_realloc(c->received, c->cap * sizeof(*c->received));
+	}
+	c->mails[c->n] = m;
+	c->rowids[c->n] = rowid;
+	c->received[c->n] = received;
+	c->n++;
+}
+
+void xeci_series__component_free(series_component *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		xeci_mail_free(c->mails[i]);
+	free(c->mails);
+	free(c->rowids);
+	free(c->received);
+	free(c->seen);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Loads one message; *out NULL when it is not a parsed 'ok' row. */
+static int load_row(xeci_mail **out, int64_t *received, xeci_db *db, int64_t rowid)
+{
+	sqlite3_stmt *st;
+	*out = NULL;
+	int rc = xeci_db_prepare(&st, db, Q_ROW);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, rowid);
+	int s = sqlite3_step(st);
+	if (s == SQLITE_DONE)
+		return 0;
+	if (s != SQLITE_ROW)
+		return xeci_db_error(db, "loading a message");
+	*received = sqlite3_column_int64(st, 5);
+	json_error_t jerr;
+	const char *text = (const char *)sqlite3_column_text(st, 6);
+	json_t *j = json_loads(text, 0, &jerr);
+	sqlite3_reset(st);
+	if (!j) {
+		XECI_WARN("series: message %lld: parsed JSON unreadable: %s", (long long)rowid, jerr.text);
+		return 0;
+	}
+	if (xeci_mail_from_json(out, j) < 0) {
+		XECI_WARN("series: message %lld: %s", (long long)rowid, xeci_error_last());
+		*out = NULL;
+	}
+	json_decref(j);
+	return 0;
+}
+
+/* Runs a one-column rowid query and queues the unseen results. */
+static int queue_query(series_component *c, xeci_db *db, sqlite3_stmt *st, int64_t **q, size_t *nq,
+		       size_t *capq)
+{
+	int s;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (c->nseen >= COMPONENT_MAX) {
+			c->truncated = true;
+			break;
+		}
+		if (seen_add(c, id))
+			push(q, nq, capq, id);
+	}
+	if (s != SQLITE_ROW && s != SQLITE_DONE)
+		return xeci_db_error(db, "walking a thread");
+	sqlite3_reset(st);
+	return 0;
+}
+
+static bool is_cover(const xeci_mail *m)
+{
+	return m->tags.index == 0 && m->tags.total > 0;
+}
+
+static int has_children(bool *out, xeci_db *db, const char *msgid)
+{
+	sqlite3_stmt *st;
+	int rc = xeci_db_prepare(&st, db, Q_CHILDREN);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, msgid, -1, SQLITE_STATIC);
+	int s = sqlite3_step(st);
+	*out = s == SQLITE_ROW;
+	sqlite3_reset(st);
+	return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : xeci_db_error(db, "looking for replies");
+}
+
+/* Queues the neighbours of m (rowid id): what it answers, what answers it,
+ * and for an unthreaded patch or cover, the author's mails around it. */
+static int expand(series_component *c, xeci_db *db, int64_t inbox_id, int64_t id,
+		  const xeci_mail *m, int64_t **q, size_t *nq, size_t *capq)
+{
+	sqlite3_stmt *st;
+	int rc;
+	if ((rc = xeci_db_prepare(&st, db, Q_REFS)))
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = queue_query(c, db, st, q, nq, capq)))
+		return rc;
+	if (m->in_reply_to) { /* also when the ingest stored no refs row for it */
+		if ((rc = xeci_db_prepare(&st, db, Q_IRT)))
+			return rc;
+		sqlite3_bind_text(st, 1, m->in_reply_to, -1, SQLITE_STATIC);
+		if ((rc = queue_query(c, db, st, q, nq, capq)))
+			return rc;
+	}
+	if (m->message_id) {
+		if ((rc = xeci_db_prepare(&st, db, Q_CHILDREN)))
+			return rc;
+		sqlite3_bind_text(st, 1, m->message_id, -1, SQLITE_STATIC);
+		if ((rc = queue_query(c, db, st, q, nq, capq)))
+			return rc;
+	}
+	bool unthreaded = !m->in_reply_to && !m->nreferences;
+	if (unthreaded && (m->has_patch || is_cover(m)) && m->author_email && m->date) {
+		if ((rc = xeci_db_prepare(&st, db, Q_MARKERS)))
+			return rc;
+		sqlite3_bind_int64(st, 1, inbox_id);
+		sqlite3_bind_text(st, 2, m->author_email, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, m->date - SERIES_MARKER_WINDOW);
+		sqlite3_bind_int64(st, 4, m->date + SERIES_MARKER_WINDOW);
+		if ((rc = queue_query(c, db, st, q, nq, capq)))
+			return rc;
+	}
+	return 0;
+}
+
+/* Whether a new message can change any series. */
+static int relevant(bool *out, xeci_db *db, const xeci_mail *m)
+{
+	*out = m->has_patch || is_cover(m) || m->is_pull_request || m->ntrailers;
+	if (*out || !m->message_id)
+		return 0;
+	return has_children(out, db, m->message_id);
+}
+
+int xeci_series__load_component(series_component *c, xeci_db *db, int64_t inbox_id,
+				const int64_t *rowids, size_t n)
+{
+	int64_t *q = NULL;
+	size_t nq = 0, capq = 0;
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		xeci_mail *m;
+		int64_t recv = 0;
+		bool rel = false;
+		if (rowids[i] <= 0 || seen_has(c, rowids[i]))
+			continue;
+		if ((rc = load_row(&m, &recv, db, rowids[i])) || !m)
+			continue;
+		if ((rc = relevant(&rel, db, m)) || !rel) {
+			xeci_mail_free(m); /* still loadable as a neighbour of another */
+			continue;
+		}
+		seen_add(c, rowids[i]);
+		component_add(c, rowids[i], m, recv);
+		rc = expand(c, db, inbox_id, rowids[i], m, &q, &nq, &capq);
+	}
+	for (size_t qi = 0; qi < nq && !rc; qi++) {
+		xeci_mail *m;
+		int64_t recv = 0;
+		if ((rc = load_row(&m, &recv, db, q[qi])) || !m)
+			continue;
+		component_add(c, q[qi], m, recv);
+		rc = expand(c, db, inbox_id, q[qi], m, &q, &nq, &capq);
+	}
+	free(q);
+	if (c->truncated)
+		XECI_WARN("series: a thread over %d messages was cut", COMPONENT_MAX);
+	return rc;
+}

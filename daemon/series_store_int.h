@@ -1,0 +1,24 @@
+/* Internals of the series store: loading the messages a batch touches
+ * (series_load.c) for the upsert (series_store.c). Not a public header. */
+#ifndef XECI_SERIES_STORE_INT_H
+#define XECI_SERIES_STORE_INT_H
+
+#include "series_int.h"
+
+/* The messages of the threads a batch touches: mails[i] is messages row
+ * rowids[i], received[i] its received_at. */
+typedef struct series_component {
+	xeci_mail **mails;
+	int64_t *rowids;
+	int64_t *received;
+	size_t n, cap;
+	int64_t *seen; /* rowid set */
+	size_t nseen, seencap;
+	bool truncated;
+} series_component;
+
+int xeci_series__load_component(series_component *c, xeci_db *db, int64_t inbox_id,
+				const int64_t *rowids, size_t n);
+void xeci_series__component_free(series_component *c);
+
+#endif
