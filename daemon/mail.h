@@ -26,6 +26,7 @@ typedef struct xeci_subject_tags {
 	bool rfc;
 	bool resend;
 	bool is_patch;     /* a PATCH tag was present (any spelling b4/patchwork accept) */
+	bool is_pull;      /* a [GIT PULL] / [PULL] tag */
 	char **prefixes;   /* other bracket words, in order, e.g. "net-next" */
 	size_t nprefixes;
 } xeci_subject_tags;
@@ -61,14 +62,26 @@ typedef struct xeci_mail {
 	char **depends_on;   /* Depends-on: (message ids or URLs) */
 	size_t ndepends_on;
 	bool is_pull_request; /* "git request-pull" output, or a [GIT PULL] subject */
-	char *list_id;       /* List-Id, when present */
+	char *list_id;       /* List-Id, when present (the id inside <>) */
+	bool mailinfo_error; /* `git mailinfo` would exit non-zero (bad charset or
+	                      * encoded word, NUL in a header): `git am` refuses it */
 } xeci_mail;
 
-/* Parses one raw message (RFC 5322 bytes, no mbox "From " line). Fails only
- * for input that is not a mail at all (empty, over max_size, no header): the
+typedef struct xeci_mail_opts {
+	size_t max_size; /* 0: XECI_MAIL_MAX_SIZE_DEFAULT */
+	bool scissors;   /* honour "-- >8 --" lines (mailinfo --scissors); off
+	                  * by default, as in `git mailinfo` and `git am` */
+} xeci_mail_opts;
+
+/* Parses one raw message (RFC 5322 bytes; a leading mbox "From " line, as
+ * xeci_mbox_next returns it, is read as mailinfo reads it; the CR of CRLF
+ * line ends is dropped as `git mailsplit` does). Fails only for input that
+ * is not a mail at all (empty, over max_size, first line not a header): the
  * error text says why. A mail without Message-ID parses (message_id NULL):
  * the caller decides what that means. max_size 0 means the default. */
 int xeci_mail_parse(xeci_mail **out, const char *raw, size_t len, size_t max_size);
+/* Same with options (opts may be NULL). */
+int xeci_mail_parse_ext(xeci_mail **out, const char *raw, size_t len, const xeci_mail_opts *opts);
 void xeci_mail_free(xeci_mail *m);
 
 /* The JSON object `xeci mail parse` prints (see README), and back. */
