@@ -91,6 +91,8 @@ int xeci_mail_from_json(xeci_mail **out, const json_t *obj);
 /* Subject tag parsing on its own, for the series stage and tests. */
 int xeci_subject_parse(xeci_subject_tags *out, const char *subject);
 void xeci_subject_tags_clear(xeci_subject_tags *t);
+/* The "tags" object of the mail JSON (index/total null when absent). */
+json_t *xeci_subject_tags_to_json(const xeci_subject_tags *t);
 
 /* GMime needs a process-wide init before the first parse (idempotent,
  * thread-safe). */

@@ -33,7 +33,7 @@ static json_t *int_or_null(int v)
 	return v < 0 ? json_null() : json_integer(v);
 }
 
-static json_t *tags_to_json(const xeci_subject_tags *t)
+json_t *xeci_subject_tags_to_json(const xeci_subject_tags *t)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "version", json_integer(t->version));
@@ -65,7 +65,7 @@ json_t *xeci_mail_to_json(const xeci_mail *m)
 	json_object_set_new(o, "date_raw", str_or_null(m->date_raw));
 	json_object_set_new(o, "subject", str_or_null(m->subject));
 	json_object_set_new(o, "subject_clean", str_or_null(m->subject_clean));
-	json_object_set_new(o, "tags", tags_to_json(&m->tags));
+	json_object_set_new(o, "tags", xeci_subject_tags_to_json(&m->tags));
 	json_object_set_new(o, "has_patch", json_boolean(m->has_patch));
 	json_object_set_new(o, "patch_sha256", m->has_patch ? json_string(m->patch_sha256) : json_null());
 	json_object_set_new(o, "files", strv(m->files, m->nfiles));
