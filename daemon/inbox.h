@@ -48,6 +48,12 @@ int xeci_inbox_git_fetch(const char *url, const char *mirror_dir,
 			 xeci_inbox_msg_fn fn, void *payload,
 			 xeci_inbox_progress_fn progress, void *progress_payload);
 
+/* A git fetch fails when the server sends nothing for this long (seconds;
+ * 120 at start, 0 restores that) or does not accept the connection in 15 s.
+ * libgit2 1.5 has no timeouts of its own: xeci registers a TCP stream that
+ * has them, for every libgit2 user in the process. */
+void xeci_inbox_git_set_io_timeout(int seconds);
+
 /* Atom state kept between polls. */
 typedef struct xeci_atom_state {
 	char *etag;

@@ -2,7 +2,7 @@
  * libgit2, then walk its commits oldest first from the stored cursor and
  * hand each message blob (m) or removal (d) to the caller, one commit at a
  * time so that an epoch is never held in memory. */
-#include "inbox.h"
+#include "inbox_int.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -443,6 +443,7 @@ int xeci_inbox_git_fetch(const char *url, const char *mirror_dir,
 	int rc;
 
 	git_libgit2_init();
+	xeci_inbox_gitstream_register();
 	if (remote && (!mirror_dir || xeci_mkdir_p(mirror_dir, 0755) < 0)) {
 		rc = xeci_error_setc(XECI_EIO, "inbox %s: cannot create mirror directory %s", url,
 				     mirror_dir ? mirror_dir : "(none)");

@@ -310,7 +310,8 @@ FAKE_RAW = (f"From mboxrd@z Thu Jan  1 00:00:00 1970\nMessage-ID: <dup@{DOMAIN}>
 class FakeHandler(http.server.BaseHTTPRequestHandler):
     """/etag/new.atom: a feed with an ETag (304 on If-None-Match);
     /etag/dup@.../raw: two messages; /missing/new.atom: an entry whose raw is
-    404; /notfound/*: 404; /error/*: 500;
+    404; /slowgit/: a manifest, then a git server that never answers;
+    /notfound/*: 404; /error/*: 500;
     /garbage/*: 200 with junk (also as *.gz); /slow/*: never answers."""
 
     def log_message(self, *a):
@@ -343,7 +344,9 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
             return self.send(500, b"boom\n")
         if p.startswith("/garbage/"):
             return self.send(200, b"<feed><entry><id>x</id><link href='\x00\xff" + os.urandom(64))
-        if p.startswith("/slow/"):
+        if p == "/slowgit/manifest.js.gz":  # epoch 0 exists, and its git never answers
+            return self.send(200, gzip.compress(b'{"/slowgit/git/0.git": {}}'))
+        if p.startswith("/slow/") or p.startswith("/slowgit/"):
             time.sleep(3600)
         return self.send(404, b"no route\n")
 

@@ -230,7 +230,8 @@ static void assert_fails_naming(int rc, const char *what)
 	assert_non_null(strstr(xeci_error_last(), what));
 }
 
-/* 404, 500, junk and a missing directory: an error that names the place. */
+/* 404, 500, junk, silence and a missing directory: an error that names the
+ * place. */
 static void broken_sources(void **state)
 {
 	fixture *f = *state;
@@ -246,6 +247,12 @@ static void broken_sources(void **state)
 	snprintf(url, sizeof(url), "%sgarbage/x", f->fake);
 	assert_fails_naming(xeci_inbox_git_fetch(url, f->mirror, &cur, &ncur, got_cb, &g, NULL, NULL),
 			    "garbage/x/git/0.git");
+	/* a git server that accepts and then says nothing: the fetch times out */
+	snprintf(url, sizeof(url), "%sslowgit", f->fake);
+	xeci_inbox_git_set_io_timeout(2);
+	assert_fails_naming(xeci_inbox_git_fetch(url, f->mirror, &cur, &ncur, got_cb, &g, NULL, NULL), "timed out");
+	assert_non_null(strstr(xeci_error_last(), "slowgit/git/0.git"));
+	xeci_inbox_git_set_io_timeout(0);
 	assert_fails_naming(xeci_inbox_git_fetch("/nonexistent/inbox", NULL, &cur, &ncur, got_cb, &g, NULL, NULL),
 			    "/nonexistent/inbox");
 	assert_int_equal(g.n, 0);
