@@ -1,0 +1,80 @@
+#!/bin/sh
+# Regenerates the .mbox files here from a scratch git repository with
+# `git format-patch --thread --cover-letter -vN --base`; the odd cases are
+# edited with sed. The .json beside each is `xeci series assemble` output,
+# checked by hand (and against `b4 am -m` where b4 is right).
+set -eu
+out=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp"
+git init -q r && cd r
+git config user.name "A U Thor"; git config user.email author@example.com
+export GIT_AUTHOR_DATE="2024-01-02T10:00:00Z" GIT_COMMITTER_DATE="2024-01-02T10:00:00Z"
+mkdir -p drivers/gpu/drm/xe
+echo base > drivers/gpu/drm/xe/xe.c; git add .; git commit -qm base
+for i in 1 2 3; do
+	echo "line $i" >> drivers/gpu/drm/xe/xe.c
+	git commit -qam "drm/xe: change $i" -m "Why change $i." -m "Signed-off-by: A U Thor <author@example.com>"
+done
+fp() { git format-patch -q --thread --cover-letter --base=HEAD~3 "$@" HEAD~3..HEAD --stdout; }
+v1=$(fp -v1 | sed 's/\*\*\* SUBJECT HERE \*\*\*/drm\/xe: three changes/')
+echo "$v1" > "$tmp/v1"
+cover=$(grep -m1 -i '^Message-ID:' "$tmp/v1" | sed 's/Message-I[dD]: <\(.*\)>/\1/')
+p2=$(grep -i '^Message-ID:' "$tmp/v1" | sed -n 3p | sed 's/Message-I[dD]: <\(.*\)>/\1/')
+reply() { # id irt subject from body
+	printf 'From nobody Mon Sep 17 00:00:00 2001\nFrom: %s\nDate: Tue, 2 Jan 2024 12:00:00 +0000\nSubject: %s\nMessage-ID: <%s>\nIn-Reply-To: <%s>\nReferences: <%s>\n\n%s\n\n' "$4" "$3" "$1" "$2" "$2" "$5"
+}
+{ echo "$v1"; echo
+  reply rev1@example.com "$cover" "Re: [PATCH v1 0/3] drm/xe: three changes" "Rev Iewer <rev@example.com>" "Looks good.
+
+Reviewed-by: Rev Iewer <rev@example.com>"
+  reply ack1@example.com "$p2" "Re: [PATCH v1 2/3] drm/xe: change 2" "Ack Er <ack@example.com>" "> quoted
+
+Acked-by: Ack Er <ack@example.com>"
+} > "$out/reviews.mbox"
+# out of order: the same mails, patches before the cover, replies first
+python3 - "$out/reviews.mbox" "$out/out-of-order.mbox" <<'PY'
+import re, sys
+msgs = re.split(r'(?m)^(?=From [^\n]*\d{4}\n)', open(sys.argv[1]).read())
+msgs = [m for m in msgs if m.strip()]
+open(sys.argv[2], 'w').write(''.join(m if m.endswith('\n\n') else m + '\n' for m in reversed(msgs)))
+PY
+# a missing patch: 2/3 never arrived
+python3 - "$tmp/v1" "$out/missing.mbox" <<'PY'
+import re, sys
+msgs = [m for m in re.split(r'(?m)^(?=From [0-9a-f]{40} )', open(sys.argv[1]).read()) if m.strip()]
+open(sys.argv[2], 'w').write(''.join(m for m in msgs if '2/3]' not in m))
+PY
+# v2 posted in reply to v1's cover (patchwork#127)
+git commit -q --amend -m "drm/xe: change 3" -m "Why change 3, better." -m "Signed-off-by: A U Thor <author@example.com>"
+fp -v2 --in-reply-to="$cover" | sed 's/\*\*\* SUBJECT HERE \*\*\*/drm\/xe: three changes/; s/^Date: .*/Date: Wed, 3 Jan 2024 10:00:00 +0000/' > "$tmp/v2"
+# new Message-IDs for v2 (format-patch made them from the same commits in the
+# same second); the v2 cover still answers v1's cover
+python3 - "$tmp/v2" "$cover" <<'PY'
+import sys
+t = open(sys.argv[1]).read().replace('.git.author@', '.v2.author@')
+old = sys.argv[2].replace('.git.author@', '.v2.author@')
+head, sep, rest = t.partition('\n\n')
+head = head.replace('<' + old + '>', '<' + sys.argv[2] + '>').replace('Message-ID: <' + sys.argv[2], 'Message-ID: <' + old).replace('Message-Id: <' + sys.argv[2], 'Message-Id: <' + old)
+open(sys.argv[1], 'w').write(head + sep + rest)
+PY
+{ echo "$v1"; echo; cat "$tmp/v2"; } > "$out/v2-reply-to-v1.mbox"
+# a resend of the whole posting, as a new thread
+{ echo "$v1"; echo; fp -v1 --subject-prefix="PATCH RESEND" | sed 's/\*\*\* SUBJECT HERE \*\*\*/drm\/xe: three changes/; s/^Date: .*/Date: Wed, 3 Jan 2024 10:00:00 +0000/; s/\.git\.author@/.resend.author@/'; } > "$out/resend.mbox"
+# [PATCH1/8]: no space (patchwork#126), 8 patches threaded under the first, no cover
+for i in 4 5 6 7 8; do echo "line $i" >> drivers/gpu/drm/xe/xe.c; git commit -qam "drm/xe: change $i"; done
+git format-patch -q --thread --stdout HEAD~8..HEAD | sed 's/^Subject: \[PATCH \([0-9]\)\/8\]/Subject: [PATCH\1\/8]/' > "$out/patch1-8.mbox"
+# tags in any order: [RFC v2 PATCH 2/3], [PATCH 3/3 v2], [v2 PATCH 0/3]
+git format-patch -q --thread --cover-letter -v2 --stdout HEAD~3..HEAD | sed \
+	-e 's/\*\*\* SUBJECT HERE \*\*\*/drm\/xe: three more/' \
+	-e 's/^Subject: \[PATCH v2 0\/3\]/Subject: [v2 PATCH 0\/3]/' \
+	-e 's/^Subject: \[PATCH v2 2\/3\]/Subject: [RFC v2 PATCH 2\/3]/' \
+	-e 's/^Subject: \[PATCH v2 3\/3\]/Subject: [PATCH 3\/3 v2]/' > "$out/tags-any-order.mbox"
+# a pull request (git request-pull), and a thread without patches
+{ printf 'From nobody Mon Sep 17 00:00:00 2001\nFrom: Maint Ainer <maint@example.com>\nDate: Thu, 4 Jan 2024 10:00:00 +0000\nSubject: [GIT PULL] drm-xe-next\nMessage-ID: <pull1@example.com>\n\nHi Dave,\n\n'
+  git request-pull HEAD~3 https://example.com/xe.git HEAD 2>/dev/null || true; echo; } > "$out/pull-request.mbox"
+{ reply q1@example.com none@example.com "How do I enable fault mode?" "User <user@example.com>" "Question." | sed '/^In-Reply-To/d; /^References/d'
+  reply q2@example.com q1@example.com "Re: How do I enable fault mode?" "Dev <dev@example.com>" "Answer.
+
+Reviewed-by: Dev <dev@example.com>"; } > "$out/no-patches.mbox"
