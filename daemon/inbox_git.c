@@ -369,11 +369,9 @@ static int walk_epoch(walk *w, git_repository *repo, xeci_inbox_cursor *cur)
 	uint64_t done = 0;
 	int rc;
 
-	if (git_reference_name_to_id(&master, repo, "refs/heads/master") < 0) {
-		if (git_error_last() && git_error_last()->klass == GIT_ERROR_REFERENCE)
-			return 0; /* an epoch without messages yet */
-		return git_fail(XECI_EIO, "reading master of epoch", w->url);
-	}
+	if ((rc = git_reference_name_to_id(&master, repo, "refs/heads/master")) < 0)
+		return rc == GIT_ENOTFOUND ? 0 /* no message yet */
+					   : git_fail(XECI_EIO, "reading master of epoch", w->url);
 	if (git_revwalk_new(&rw, repo) < 0 ||
 	    git_revwalk_sorting(rw, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE) < 0 ||
 	    git_revwalk_push(rw, &master) < 0) {
