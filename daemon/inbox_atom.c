@@ -167,8 +167,12 @@ static int feed_parse(feed *f, const char *xml, size_t len, const char *furl)
 
 /* public-inbox's mboxrd (MID/raw, t.mbox.gz): each message starts with a
  * "From " line, body lines matching /^>*From / got one more '>', and one
- * "\n" follows every message. Undo exactly that. (daemon/mbox.h will do this
- * too, with XECI_MBOX_RD; this small splitter predates it.) */
+ * "\n" follows every message. Undo exactly that, and nothing else, so that
+ * the bytes equal the git blob's and the ingest stage's dedup (Message-ID +
+ * bytes) sees one message whichever transport brought it. daemon/mbox.h
+ * reads mboxrd as `git mailsplit` does instead: it keeps the From line and
+ * the trailing blank line and drops CRs, which is right for mailinfo but
+ * not here. */
 typedef int (*mboxrd_fn)(const char *msg, size_t len, void *payload);
 
 static int mboxrd_each(const char *data, size_t len, mboxrd_fn fn, void *payload)
