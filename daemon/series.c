@@ -86,7 +86,8 @@ static void fill_patches(xeci_series_version *v, series_posting *p)
 		v->npatches = 1;
 		return;
 	}
-	qsort(p->members, p->nmembers, sizeof(*p->members), cmp_member);
+	if (p->nmembers)
+		qsort(p->members, p->nmembers, sizeof(*p->members), cmp_member);
 	v->patches = xeci_calloc(p->nmembers, sizeof(*v->patches));
 	for (size_t i = 0; i < p->nmembers; i++) {
 		series_node *n = p->members[i];
@@ -184,7 +185,8 @@ int xeci_series_assemble(xeci_series_set **out, xeci_mail *const *mails, size_t 
 	set->versions = xeci_calloc(set->npostings, sizeof(*set->versions));
 	for (size_t i = 0; i < set->npostings; i++)
 		build_version(&set->versions[set->nversions++], &set->postings[i]);
-	qsort(set->versions, set->nversions, sizeof(*set->versions), cmp_version);
+	if (set->nversions)
+		qsort(set->versions, set->nversions, sizeof(*set->versions), cmp_version);
 	*out = set;
 	return 0;
 }

@@ -292,7 +292,8 @@ void xeci_series__group(xeci_series_set *set)
 	for (size_t i = 0; i < set->nnodes; i++)
 		if (set->nodes[i].kind == KIND_PATCH && set->nodes[i].posting < 0)
 			rest[nrest++] = &set->nodes[i];
-	qsort(rest, nrest, sizeof(*rest), cmp_date_pos);
+	if (nrest)
+		qsort(rest, nrest, sizeof(*rest), cmp_date_pos);
 	for (size_t i = 0; i < nrest; i++) {
 		series_node *n = rest[i];
 		if (n->posting >= 0)

@@ -17,6 +17,7 @@ typedef struct found_version {
 	bool completed;    /* completed_at already set */
 	char state[16];
 	int received;
+	char *subject; /* as stored: when it changes (the cover arrived), the link is redone */
 } found_version;
 
 typedef struct upsert_ctx {
@@ -24,14 +25,14 @@ typedef struct upsert_ctx {
 	int64_t inbox_id;
 	const xeci_series_opts *opts;
 	const series_component *c;
-	int64_t *touched_series, *newly_complete;
-	size_t ntouched, nnew, captouched, capnew;
+	int64_t *touched_series, *newly_complete, *dropped_series;
+	size_t ntouched, nnew, captouched, capnew, ndropped, capdropped;
 } upsert_ctx;
 
-static const char *Q_BY_KEY = "SELECT id, series_id, completed_at IS NOT NULL, state, received"
-			      " FROM series_versions WHERE inbox_id = ? AND posting_key = ?";
+static const char *Q_BY_KEY = "SELECT id, series_id, completed_at IS NOT NULL, state, received,"
+			      " subject FROM series_versions WHERE inbox_id = ? AND posting_key = ?";
 static const char *Q_BY_PATCH =
-	"SELECT v.id, v.series_id, v.completed_at IS NOT NULL, v.state, v.received"
+	"SELECT v.id, v.series_id, v.completed_at IS NOT NULL, v.state, v.received, v.subject"
 	" FROM series_patches p JOIN series_versions v ON v.id = p.version_id"
 	" WHERE p.message_id = ? AND v.inbox_id = ? AND v.version = ? ORDER BY v.id LIMIT 1";
 static const char *Q_SERIES_BY_CHANGE =
@@ -73,6 +74,10 @@ static const char *Q_SERIES_VERSIONS =
 	" ORDER BY version DESC, first_date DESC, id DESC";
 static const char *Q_SET_STATE = "UPDATE series_versions SET state = ? WHERE id = ?";
 static const char *Q_STATE_OF = "SELECT state FROM series_versions WHERE id = ?";
+static const char *Q_SERIES_DROP_EMPTY =
+	"DELETE FROM series WHERE id = ? AND NOT EXISTS (SELECT 1 FROM series_versions WHERE series_id = series.id)";
+static const char *Q_SERIES_RETITLE = "UPDATE series SET subject = ?2 WHERE id = ?1"
+				      " AND (SELECT count(*) FROM series_versions WHERE series_id = ?1) <= 1";
 static const char *Q_EXPIRE =
 	"UPDATE series_versions SET state = 'expired' WHERE state = 'incomplete'"
 	" AND last_received_at < ?";
@@ -114,6 +119,8 @@ static int read_found(found_version *f, xeci_db *db, sqlite3_stmt *st)
 		f->completed = sqlite3_column_int(st, 2);
 		snprintf(f->state, sizeof(f->state), "%s", (const char *)sqlite3_column_text(st, 3));
 		f->received = sqlite3_column_int(st, 4);
+		const char *subj = (const char *)sqlite3_column_text(st, 5);
+		f->subject = subj ? xeci_strdup(subj) : NULL;
 	}
 	sqlite3_reset(st);
 	if (s == SQLITE_ROW)
@@ -156,7 +163,7 @@ static int64_t query_id(int *rc, xeci_db *db, sqlite3_stmt *st)
 
 /* Which series a new version belongs to: b4's change-id, then an older
  * version it answers, then the same subject and author; else a new one. */
-static int link_series(int64_t *out, upsert_ctx *u, const xeci_series_version *v)
+static int link_series(int64_t *out, upsert_ctx *u, const xeci_series_version *v, bool create)
 {
 	sqlite3_stmt *st;
 	int rc = 0;
@@ -172,7 +179,11 @@ static int link_series(int64_t *out, upsert_ctx *u, const xeci_series_version *v
 		sqlite3_bind_int(st, 3, v->version);
 		*out = query_id(&rc, u->db, st);
 	}
-	if (!rc && !*out && v->subject && *v->subject && v->author_email &&
+	/* only a cover's subject, or patch 1's in a posting without one, names
+	 * a series (patches answering an absent cover wait for it) */
+	bool named = v->cover || (v->npatches && v->patches[0].index == 1 && v->posting_key &&
+				  !strcmp(v->posting_key, v->patches[0].mail->message_id));
+	if (!rc && !*out && named && v->subject && *v->subject && v->author_email &&
 	    !(rc = xeci_db_prepare(&st, u->db, Q_SERIES_BY_SUBJECT))) {
 		sqlite3_bind_int64(st, 1, u->inbox_id);
 		bind_text(st, 2, v->author_email);
@@ -189,6 +200,8 @@ static int link_series(int64_t *out, upsert_ctx *u, const xeci_series_version *v
 		}
 		return rc;
 	}
+	if (!create)
+		return 0;
 	if ((rc = xeci_db_prepare(&st, u->db, Q_SERIES_NEW)))
 		return rc;
 	sqlite3_bind_int64(st, 1, u->inbox_id);
@@ -306,6 +319,34 @@ static int write_patches(upsert_ctx *u, int64_t vid, const xeci_series_version *
 	return 0;
 }
 
+/* The subject changed (the cover arrived): link again; found nothing, the
+ * version keeps its series, which takes the new subject if it is its only
+ * version. */
+static int relink(int64_t *series_id, upsert_ctx *u, const xeci_series_version *v)
+{
+	int64_t to = 0;
+	int rc = link_series(&to, u, v, false);
+	if (rc)
+		return rc;
+	if (to && to != *series_id) {
+		push64(&u->dropped_series, &u->ndropped, &u->capdropped, *series_id);
+		*series_id = to;
+		return 0;
+	}
+	sqlite3_stmt *st;
+	if ((rc = xeci_db_prepare(&st, u->db, Q_SERIES_RETITLE)))
+		return rc;
+	sqlite3_bind_int64(st, 1, *series_id);
+	bind_text(st, 2, v->subject);
+	if ((rc = step_done(u->db, st, "retitling a series")))
+		return rc;
+	if (sqlite3_changes(xeci_db_handle(u->db)))
+		return 0;
+	/* it shares its series with other versions it no longer matches */
+	push64(&u->dropped_series, &u->ndropped, &u->capdropped, *series_id);
+	return link_series(series_id, u, v, true);
+}
+
 /* State before supersession, which is settled per series afterwards. */
 static const char *base_state(const xeci_series_version *v, const char *ignored,
 			      const found_version *f)
@@ -329,7 +370,11 @@ static int upsert_version(upsert_ctx *u, const xeci_series_version *v)
 	if ((rc = find_version(&f, u, v)) < 0)
 		return rc;
 	series_id = f.series_id;
-	if (!series_id && (rc = link_series(&series_id, u, v)))
+	bool retitled = f.id && (!f.subject || !v->subject || strcmp(f.subject, v->subject));
+	free(f.subject);
+	if (!series_id && (rc = link_series(&series_id, u, v, true)))
+		return rc;
+	if (retitled && (rc = relink(&series_id, u, v)))
 		return rc;
 	const char *ignored = v->ignored_reason ? v->ignored_reason : filter_reason(u->opts->filter, v);
 	const char *state = base_state(v, ignored, &f);
@@ -431,6 +476,18 @@ static int settle_series(xeci_db *db, int64_t series_id)
 	return rc;
 }
 
+/* A version moved to another series (its cover arrived and linked it):
+ * the series it leaves goes when empty. */
+static int drop_if_empty(xeci_db *db, int64_t series_id)
+{
+	sqlite3_stmt *st;
+	int rc = xeci_db_prepare(&st, db, Q_SERIES_DROP_EMPTY);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, series_id);
+	return step_done(db, st, "dropping an empty series");
+}
+
 static int count_complete(int *out, xeci_db *db, const int64_t *ids, size_t n)
 {
 	*out = 0;
@@ -466,6 +523,8 @@ int xeci_series_update(xeci_db *db, int64_t inbox_id, const int64_t *message_row
 		goto out;
 	for (size_t i = 0; !rc && i < xeci_series_set_count(set); i++)
 		rc = upsert_version(&u, xeci_series_set_get(set, i));
+	for (size_t i = 0; !rc && i < u.ndropped; i++)
+		rc = drop_if_empty(db, u.dropped_series[i]);
 	for (size_t i = 0; !rc && i < u.ntouched; i++)
 		rc = settle_series(db, u.touched_series[i]);
 	if (!rc && completed)
@@ -475,6 +534,7 @@ out:
 	xeci_series__component_free(&c);
 	free(u.touched_series);
 	free(u.newly_complete);
+	free(u.dropped_series);
 	return rc;
 }
 

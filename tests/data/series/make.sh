@@ -44,7 +44,9 @@ PY
 python3 - "$tmp/v1" "$out/missing.mbox" <<'PY'
 import re, sys
 msgs = [m for m in re.split(r'(?m)^(?=From [0-9a-f]{40} )', open(sys.argv[1]).read()) if m.strip()]
-open(sys.argv[2], 'w').write(''.join(m for m in msgs if '2/3]' not in m))
+# its own Message-IDs and subject, so that it can sit in one inbox with the others
+out = ''.join(m for m in msgs if '2/3]' not in m).replace('.git.author@', '.missing.author@')
+open(sys.argv[2], 'w').write(out.replace('three changes', 'two of three changes'))
 PY
 # v2 posted in reply to v1's cover (patchwork#127)
 git commit -q --amend -m "drm/xe: change 3" -m "Why change 3, better." -m "Signed-off-by: A U Thor <author@example.com>"
@@ -64,13 +66,13 @@ PY
 { echo "$v1"; echo; fp -v1 --subject-prefix="PATCH RESEND" | sed 's/\*\*\* SUBJECT HERE \*\*\*/drm\/xe: three changes/; s/^Date: .*/Date: Wed, 3 Jan 2024 10:00:00 +0000/; s/\.git\.author@/.resend.author@/'; } > "$out/resend.mbox"
 # [PATCH1/8]: no space (patchwork#126), 8 patches threaded under the first, no cover
 for i in 4 5 6 7 8; do echo "line $i" >> drivers/gpu/drm/xe/xe.c; git commit -qam "drm/xe: change $i"; done
-git format-patch -q --thread --stdout HEAD~8..HEAD | sed 's/^Subject: \[PATCH \([0-9]\)\/8\]/Subject: [PATCH\1\/8]/' > "$out/patch1-8.mbox"
+git format-patch -q --thread --stdout HEAD~8..HEAD | sed 's/^Subject: \[PATCH \([0-9]\)\/8\]/Subject: [PATCH\1\/8]/; s/\.git\.author@/.p18.author@/' > "$out/patch1-8.mbox"
 # tags in any order: [RFC v2 PATCH 2/3], [PATCH 3/3 v2], [v2 PATCH 0/3]
 git format-patch -q --thread --cover-letter -v2 --stdout HEAD~3..HEAD | sed \
 	-e 's/\*\*\* SUBJECT HERE \*\*\*/drm\/xe: three more/' \
 	-e 's/^Subject: \[PATCH v2 0\/3\]/Subject: [v2 PATCH 0\/3]/' \
 	-e 's/^Subject: \[PATCH v2 2\/3\]/Subject: [RFC v2 PATCH 2\/3]/' \
-	-e 's/^Subject: \[PATCH v2 3\/3\]/Subject: [PATCH 3\/3 v2]/' > "$out/tags-any-order.mbox"
+	-e 's/^Subject: \[PATCH v2 3\/3\]/Subject: [PATCH 3\/3 v2]/' -e 's/\.git\.author@/.tags.author@/' > "$out/tags-any-order.mbox"
 # a pull request (git request-pull), and a thread without patches
 { printf 'From nobody Mon Sep 17 00:00:00 2001\nFrom: Maint Ainer <maint@example.com>\nDate: Thu, 4 Jan 2024 10:00:00 +0000\nSubject: [GIT PULL] drm-xe-next\nMessage-ID: <pull1@example.com>\n\nHi Dave,\n\n'
   git request-pull HEAD~3 https://example.com/xe.git HEAD 2>/dev/null || true; echo; } > "$out/pull-request.mbox"
