@@ -658,8 +658,8 @@ def apply_patch_spec(spec, files, overlay, area_files, all_files, topic_area):
     r = rng.random()
     nedits = 1 if r < 0.2 else rng.randint(2, 4) if r < 0.55 else rng.randint(5, 12) if r < 0.85 else rng.randint(13, 40)
     nedits += spec.get('extra', 0)
-    for _ in range(40):
-        pool = area_files[topic_area] if rng.random() < 0.75 else all_files
+    for attempt in range(400):
+        pool = area_files[topic_area] if rng.random() < 0.75 and attempt < 20 else all_files
         path = rng.choice(pool)
         text = overlay.get(path, files[path])
         kind = rng.choices(EDIT_KINDS, EDIT_W)[0]
@@ -1340,7 +1340,11 @@ def main():
     env = dict(os.environ, PI_CONFIG=os.path.join(tmp, 'pi_config'))
     subprocess.run(['public-inbox-init', '-V2', INBOX_NAME, inbox, 'http://127.0.0.1/' + INBOX_NAME, LIST],
                    check=True, env=env)
-    meta = generate(inbox, a.messages, a.seed, a.epochs, tmp, log)
+    try:
+        meta = generate(inbox, a.messages, a.seed, a.epochs, tmp, log)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     if os.path.exists(final):
         shutil.rmtree(final)
     os.rename(inbox, final)
