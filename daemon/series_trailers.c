@@ -11,8 +11,11 @@
  *    are carried along;
  *  - a patch's commit message: its own trailers, then those collected for it,
  *    then those collected for its cover (a reply to the cover applies to
- *    every patch); a trailer equal (name and value, case-insensitive) to one
- *    already there is dropped. */
+ *    every patch: `b4 am -t`; plain `b4 am` only prints a note about them);
+ *    a trailer equal (name and value, case-insensitive) to one already there
+ *    is dropped.
+ * Not done: b4 also carries trailers from an older version's patch to a new
+ * one whose diff is unchanged (patchwork hash); we do not. */
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
