@@ -88,12 +88,61 @@ static bool is_utf8_name(const char *cs)
 	return !strcasecmp(cs, "8");
 }
 
+/* Charsets in which pure ASCII text stands for itself: such a line needs
+ * no conversion (and cannot fail one). */
+static bool ascii_compatible(const char *cs)
+{
+	static const char *const prefixes[] = {"us-ascii", "ascii", "iso-8859-", "iso8859-", "latin",
+					       "windows-125", "cp125", "koi8-"};
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncasecmp(cs, prefixes[i], strlen(prefixes[i])))
+			return true;
+	return false;
+}
+
+static bool all_ascii(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)p[i] >= 0x80)
+			return false;
+	return true;
+}
+
+/* iconv_open() loads a gconv module each time (GMime 3 keeps no cache), so
+ * each thread keeps the few converters it used last. They live as long as
+ * the thread. */
+#define ICONV_CACHE 4
+static __thread struct {
+	char name[48];
+	iconv_t cd;
+} iconv_cache[ICONV_CACHE];
+static __thread unsigned iconv_cache_next;
+
 static iconv_t open_to_utf8(const char *charset)
 {
+	for (int i = 0; i < ICONV_CACHE; i++)
+		if (iconv_cache[i].cd && !strcasecmp(iconv_cache[i].name, charset))
+			return iconv_cache[i].cd;
 	iconv_t cd = g_mime_iconv_open("UTF-8", charset);
 	if (cd == (iconv_t)-1 && !strcasecmp(charset, "latin-1"))
 		cd = g_mime_iconv_open("UTF-8", "ISO-8859-1");
+	if (cd == (iconv_t)-1 || strlen(charset) >= sizeof(iconv_cache[0].name))
+		return cd;
+	unsigned slot = iconv_cache_next++ % ICONV_CACHE;
+	if (iconv_cache[slot].cd)
+		g_mime_iconv_close(iconv_cache[slot].cd);
+	strcpy(iconv_cache[slot].name, charset);
+	iconv_cache[slot].cd = cd;
 	return cd;
+}
+
+static void close_to_utf8(iconv_t cd, const char *charset)
+{
+	iconv(cd, NULL, NULL, NULL, NULL); /* back to the initial state */
+	for (int i = 0; i < ICONV_CACHE; i++)
+		if (iconv_cache[i].cd == cd)
+			return;
+	g_mime_iconv_close(cd);
 }
 
 /* Converts line from charset to UTF-8 in place. Like git's reencode, any
@@ -101,6 +150,8 @@ static iconv_t open_to_utf8(const char *charset)
 int xeci_mi_convert_utf8(xeci_buf *line, const char *charset)
 {
 	if (!charset || !*charset || is_utf8_name(charset))
+		return 0;
+	if (ascii_compatible(charset) && all_ascii(line->ptr, line->len))
 		return 0;
 	iconv_t cd = open_to_utf8(charset);
 	if (cd == (iconv_t)-1)
@@ -126,8 +177,7 @@ int xeci_mi_convert_utf8(xeci_buf *line, const char *charset)
 		op = out + used;
 		outleft = cap - used;
 	}
-	iconv(cd, NULL, NULL, NULL, NULL);
-	g_mime_iconv_close(cd);
+	close_to_utf8(cd, charset);
 	if (rc) {
 		free(out);
 		return -1;
@@ -384,6 +434,13 @@ char *xeci_utf8_sanitize(const char *s, size_t len)
 	xeci_buf out = XECI_BUF_INIT;
 	xeci_buf_grow(&out, len);
 	while (p < end) {
+		const unsigned char *run = p; /* copy ASCII runs at once */
+		while (p < end && *p && *p < 0x80)
+			p++;
+		if (p > run)
+			xeci_buf_put(&out, run, (size_t)(p - run));
+		if (p >= end)
+			break;
 		unsigned char c = *p;
 		size_t need = 0;
 		unsigned char lo = 0x80, hi = 0xBF;

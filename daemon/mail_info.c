@@ -66,7 +66,10 @@ static bool starts_with(const char *s, const char *prefix)
 static bool skip_header(const xeci_buf *line, const char *hdr, const char **val)
 {
 	size_t n = strlen(hdr);
-	if (!line->ptr || strncasecmp(line->ptr, hdr, n) || line->ptr[n] != ':')
+	/* first letter first: this runs for every header line and name */
+	if (!line->ptr || (line->ptr[0] | 0x20) != (hdr[0] | 0x20))
+		return false;
+	if (strncasecmp(line->ptr, hdr, n) || line->ptr[n] != ':')
 		return false;
 	const char *v = line->ptr + n + 1;
 	while (xeci_git_isspace((unsigned char)*v))

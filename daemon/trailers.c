@@ -218,14 +218,15 @@ void xeci_mail_scan_metadata(xeci_mail *m)
 bool xeci_mail_is_pull_request(const xeci_mail *m)
 {
 	const char *texts[2] = {m->message, m->patch};
-	bool since = false, at = false;
-	for (int i = 0; i < 2; i++) {
-		if (!texts[i])
-			continue;
-		since = since || strstr(texts[i], "The following changes since commit");
-		at = at || strcasestr(texts[i], "are available in the git repository at");
-	}
-	return since && at;
+	bool since = false;
+	for (int i = 0; i < 2 && !since; i++)
+		since = texts[i] && strstr(texts[i], "The following changes since commit");
+	if (!since)
+		return false;
+	for (int i = 0; i < 2; i++)
+		if (texts[i] && strcasestr(texts[i], "are available in the git repository at"))
+			return true;
+	return false;
 }
 
 /* Paths of a patch. */
