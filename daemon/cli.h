@@ -13,8 +13,9 @@ int xeci_cmd_series_list(int argc, char **argv);    /* cmd_db.c */
 int xeci_cmd_series_show(int argc, char **argv);    /* cmd_db.c */
 int xeci_cmd_ingest(int argc, char **argv);         /* cmd_ingest.c */
 
-/* Shared option helpers. */
-/* The database path: --db FILE, else $XECI_DB, else the config's, else ./xeci.db. */
-const char *xeci_cli_db_path(const char *opt_db);
+struct xeci_config;
+/* The database path: --db FILE, else $XECI_DB, else the configuration's
+ * [database] path (default ./xeci.db). */
+const char *xeci_cli_db_path(const char *opt_db, const struct xeci_config *cfg);
 
 #endif

@@ -1,7 +1,88 @@
-/* xecid: the daemon. */
+/* xecid: the daemon. One process, one libuv loop: timers and I/O on the
+ * loop, blocking work (fetches, parsing, SQLite transactions) on the thread
+ * pool. Every stage resumes from the database after a restart. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "config.h"
+#include "db.h"
+#include "error.h"
 #include "log.h"
-int main(void)
+#include "mail.h"
+#include "poller.h"
+
+static xeci_poller *poller;
+static uv_signal_t sigint, sigterm;
+
+static void on_signal(uv_signal_t *s, int signum)
 {
+	XECI_INFO("signal %d: stopping once running fetches finish", signum);
+	xeci_poller_stop(poller);
+	uv_close((uv_handle_t *)&sigint, NULL);
+	uv_close((uv_handle_t *)&sigterm, NULL);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: xecid [--config FILE] [--db FILE]\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {{"config", required_argument, 0, 'c'},
+						 {"db", required_argument, 0, 'd'},
+						 {"help", no_argument, 0, 'h'},
+						 {0, 0, 0, 0}};
+	const char *cfgpath = NULL, *dbpath = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "c:d:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': cfgpath = optarg; break;
+		case 'd': dbpath = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
 	xeci_log_init_from_env();
+	xeci_config *cfg;
+	if (xeci_config_load(&cfg, cfgpath) < 0) {
+		XECI_ERR("%s", xeci_error_last());
+		return 1;
+	}
+	if (dbpath) {
+		free(cfg->db_path);
+		cfg->db_path = strdup(dbpath);
+	} else if (getenv("XECI_DB") && *getenv("XECI_DB")) {
+		free(cfg->db_path);
+		cfg->db_path = strdup(getenv("XECI_DB"));
+	}
+	/* Migrate before the loop starts (the only blocking database work on
+	 * this thread), so that a bad database stops the daemon at once. */
+	xeci_db *db;
+	if (xeci_db_open(&db, cfg->db_path) < 0) {
+		XECI_ERR("%s", xeci_error_last());
+		xeci_config_free(cfg);
+		return 1;
+	}
+	xeci_db_close(db);
+	xeci_mail_global_init();
+
+	uv_loop_t *loop = uv_default_loop();
+	xeci_poller_new(&poller, loop, cfg);
+	xeci_poller_start(poller);
+	uv_signal_init(loop, &sigint);
+	uv_signal_init(loop, &sigterm);
+	uv_signal_start(&sigint, on_signal, SIGINT);
+	uv_signal_start(&sigterm, on_signal, SIGTERM);
+	XECI_INFO("xecid: database %s, %zu inbox(es)", cfg->db_path, cfg->ninboxes);
+
+	uv_run(loop, UV_RUN_DEFAULT);
+	uv_loop_close(loop);
+	xeci_poller_free(poller);
+	xeci_config_free(cfg);
+	XECI_INFO("xecid: stopped");
 	return 0;
 }

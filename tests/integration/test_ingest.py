@@ -147,6 +147,8 @@ class IngestTest(unittest.TestCase):
         mbox = self.s.path("bad.mbox")
         with open(mbox, "wb") as fh:
             def put(m):
+                if m.startswith(b"From "):  # format-patch's own "From <sha> ..." line
+                    m = m.split(b"\n", 1)[1]
                 fh.write(b"From mboxrd@z Thu Jan  1 00:00:00 1970\n" + m.rstrip(b"\n") + b"\n\n")
             put(good[0])
             put(b"Subject: no id here\nFrom: x@y\n\nbody\n")

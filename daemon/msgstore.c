@@ -1,0 +1,159 @@
+#include "msgstore.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "log.h"
+#include "util.h"
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* Looks for a row with this Message-ID (or, without one, these bytes).
+ * *same: a row has exactly these bytes; *ok_rowid: the parsed row under the
+ * Message-ID, if any. */
+static int find_existing(int64_t *same, int64_t *ok_rowid, xeci_db *db, const char *mid,
+			 const char *sha)
+{
+	sqlite3_stmt *st;
+	int rc;
+	*same = *ok_rowid = 0;
+	if (mid)
+		rc = xeci_db_prepare(&st, db, "SELECT id, raw_sha256, status FROM messages WHERE message_id = ?");
+	else
+		rc = xeci_db_prepare(&st, db, "SELECT id, raw_sha256, status FROM messages"
+					      " WHERE raw_sha256 = ? AND message_id IS NULL");
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_text(st, 1, mid ? mid : sha, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		const char *s = (const char *)sqlite3_column_text(st, 1);
+		const char *status = (const char *)sqlite3_column_text(st, 2);
+		if (s && !strcmp(s, sha))
+			*same = id;
+		if (status && !strcmp(status, "ok"))
+			*ok_rowid = id;
+	}
+	return rc == SQLITE_DONE ? 0 : xeci_db_error(db, "looking up a message");
+}
+
+static int insert_refs(xeci_db *db, int64_t rowid, const xeci_mail *m)
+{
+	sqlite3_stmt *st;
+	if (xeci_db_prepare(&st, db, "INSERT OR IGNORE INTO message_refs(message_rowid, ref_message_id)"
+				     " VALUES (?, ?)") < 0)
+		return XECI_EIO;
+	for (size_t i = 0; i <= m->nreferences; i++) {
+		const char *ref = i < m->nreferences ? m->references[i] : m->in_reply_to;
+		if (!ref || !*ref || (m->message_id && !strcmp(ref, m->message_id)))
+			continue;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, rowid);
+		sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return xeci_db_error(db, "storing thread links");
+	}
+	return 0;
+}
+
+static int insert_row(int64_t *rowid, xeci_db *db, int64_t inbox_id, const char *raw, size_t len,
+		      const char *sha, const xeci_mail *m, const char *error, const xeci_msg_source *src)
+{
+	sqlite3_stmt *st;
+	char *parsed = NULL;
+	if (xeci_db_prepare(&st, db,
+			    "INSERT INTO messages(inbox_id, message_id, raw_sha256, size, raw, source, epoch,"
+			    " commit_oid, status, error, parsed, subject, author_email, date, in_reply_to,"
+			    " has_patch) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") < 0)
+		return XECI_EIO;
+	if (inbox_id > 0)
+		sqlite3_bind_int64(st, 1, inbox_id);
+	bind_text_or_null(st, 2, m ? m->message_id : NULL);
+	sqlite3_bind_text(st, 3, sha, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)len);
+	sqlite3_bind_blob64(st, 5, raw, len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, src->source ? src->source : "", -1, SQLITE_STATIC);
+	if (src->epoch >= 0)
+		sqlite3_bind_int(st, 7, src->epoch);
+	bind_text_or_null(st, 8, src->commit);
+	sqlite3_bind_text(st, 9, error ? "error" : "ok", -1, SQLITE_STATIC);
+	bind_text_or_null(st, 10, error);
+	if (m) {
+		json_t *j = xeci_mail_to_json(m);
+		parsed = json_dumps(j, JSON_COMPACT);
+		json_decref(j);
+		if (!error)
+			bind_text_or_null(st, 11, parsed);
+		bind_text_or_null(st, 12, m->subject);
+		bind_text_or_null(st, 13, m->author_email);
+		if (m->date)
+			sqlite3_bind_int64(st, 14, m->date);
+		bind_text_or_null(st, 15, m->in_reply_to);
+		sqlite3_bind_int(st, 16, m->has_patch);
+	}
+	int rc = sqlite3_step(st);
+	free(parsed);
+	if (rc != SQLITE_DONE)
+		return xeci_db_error(db, "storing a message");
+	*rowid = sqlite3_last_insert_rowid(xeci_db_handle(db));
+	return 0;
+}
+
+int xeci_msgstore_put(int64_t *rowid, xeci_msg_outcome *outcome, xeci_db *db, int64_t inbox_id,
+		      const char *raw, size_t len, const char *sha, const xeci_mail *mail,
+		      const char *parse_error, const xeci_msg_source *src)
+{
+	const char *mid = mail ? mail->message_id : NULL;
+	int64_t same, ok_rowid;
+	char reason[512];
+	const char *error = parse_error;
+
+	if (find_existing(&same, &ok_rowid, db, mid, sha) < 0)
+		return XECI_EIO;
+	if (same) {
+		*rowid = same;
+		*outcome = XECI_MSG_DUPLICATE;
+		return 0;
+	}
+	if (!error && mail && !mid)
+		error = "no Message-ID";
+	if (!error && ok_rowid) {
+		snprintf(reason, sizeof(reason),
+			 "duplicate Message-ID <%s> with a different body (first stored as message %lld)", mid,
+			 (long long)ok_rowid);
+		error = reason;
+	}
+	if (insert_row(rowid, db, inbox_id, raw, len, sha, mail, error, src) < 0)
+		return XECI_EIO;
+	if (error) {
+		XECI_WARN("message %s%s%s from %s kept as error: %s", mid ? "<" : "", mid ? mid : "(no id)",
+			  mid ? ">" : "", src->source ? src->source : "?", error);
+		*outcome = XECI_MSG_ERROR;
+		return 0;
+	}
+	*outcome = XECI_MSG_STORED;
+	return insert_refs(db, *rowid, mail);
+}
+
+int xeci_msgstore_remove(bool *found, xeci_db *db, int64_t inbox_id, const char *sha)
+{
+	sqlite3_stmt *st;
+	if (xeci_db_prepare(&st, db, "UPDATE messages SET status = 'removed'"
+				     " WHERE raw_sha256 = ? AND status != 'removed' AND inbox_id IS ?") < 0)
+		return XECI_EIO;
+	sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
+	if (inbox_id > 0)
+		sqlite3_bind_int64(st, 2, inbox_id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return xeci_db_error(db, "marking a message removed");
+	*found = sqlite3_changes(xeci_db_handle(db)) > 0;
+	return 0;
+}
