@@ -52,10 +52,12 @@ void xeci_mi_cleanup_space(xeci_buf *sb)
 		sb->ptr[w] = '\0';
 }
 
-/* Drops leading "Re:", blanks, ':' and [...] groups (mailinfo without -k). */
+/* Drops leading "Re:", blanks, ':' and [...] groups (mailinfo without -k).
+ * mailinfo removes them one by one from the front; skipping an offset and
+ * moving once gives the same string in linear time. */
 void xeci_mi_cleanup_subject(xeci_buf *sb)
 {
-	size_t at = 0; /* mailinfo keeps `at` at 0 without -k/-b */
+	size_t at = 0;
 	while (at < sb->len) {
 		char c = sb->ptr[at];
 		size_t remove = 0;
@@ -71,8 +73,11 @@ void xeci_mi_cleanup_subject(xeci_buf *sb)
 		}
 		if (!remove)
 			break;
-		memmove(sb->ptr + at, sb->ptr + at + remove, sb->len - at - remove + 1);
-		sb->len -= remove;
+		at += remove;
+	}
+	if (at) {
+		memmove(sb->ptr, sb->ptr + at, sb->len - at + 1);
+		sb->len -= at;
 	}
 	xeci_mi_trim(sb);
 }

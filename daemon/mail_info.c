@@ -475,29 +475,34 @@ static int handle_boundary(mi *m, xeci_buf *line)
 	return 1;
 }
 
-/* Splits a decoded chunk into lines; an unfinished last line waits in prev. */
+/* Splits a decoded chunk into lines; an unfinished last line waits in prev.
+ * mailinfo prepends prev and splits again, which is quadratic on a long
+ * run without newlines: here only the new bytes are searched. */
 static void filter_decoded(mi *m, xeci_buf *line, xeci_buf *prev)
 {
-	if (prev->len) {
-		xeci_buf joined = XECI_BUF_INIT;
-		xeci_buf_put(&joined, prev->ptr, prev->len);
-		xeci_buf_put(&joined, line->ptr, line->len);
-		xeci_buf_free(line);
-		*line = joined;
-		xeci_buf_clear(prev);
-	}
 	xeci_buf piece = XECI_BUF_INIT;
 	size_t at = 0;
+	if (prev->len) {
+		const char *nl = memchr(line->ptr, '\n', line->len);
+		size_t n = nl ? (size_t)(nl - line->ptr) + 1 : line->len;
+		xeci_buf_put(prev, line->ptr, n);
+		if (!nl)
+			return;
+		piece = *prev;
+		*prev = (xeci_buf)XECI_BUF_INIT;
+		handle_filter_flowed(m, &piece, prev);
+		at = n;
+	}
 	while (at < line->len) {
 		const char *nl = memchr(line->ptr + at, '\n', line->len - at);
 		size_t n = nl ? (size_t)(nl - (line->ptr + at)) + 1 : line->len - at;
+		if (!nl) {
+			xeci_buf_put(prev, line->ptr + at, n);
+			break;
+		}
 		xeci_buf_clear(&piece);
 		xeci_buf_put(&piece, line->ptr + at, n);
 		at += n;
-		if (!nl) {
-			xeci_buf_put(prev, piece.ptr, piece.len);
-			break;
-		}
 		handle_filter_flowed(m, &piece, prev);
 	}
 	xeci_buf_free(&piece);

@@ -238,10 +238,45 @@ static void add_path(xeci_mail *m, const char *p, size_t n, bool strip)
 		p += 2;
 		n -= 2;
 	}
-	for (size_t i = 0; i < m->nfiles; i++)
-		if (strlen(m->files[i]) == n && !memcmp(m->files[i], p, n))
-			return;
+	/* the pre- and post-image names come in pairs: skip the common repeat
+	 * here, the rest goes in dedup_files() */
+	if (m->nfiles && strlen(m->files[m->nfiles - 1]) == n && !memcmp(m->files[m->nfiles - 1], p, n))
+		return;
 	xeci_strv_push(&m->files, &m->nfiles, xeci_utf8_sanitize(p, n));
+}
+
+static int cmp_file_index(const void *a, const void *b, void *files)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = strcmp(((char **)files)[x], ((char **)files)[y]);
+	return c ? c : (x > y) - (x < y);
+}
+
+/* Drops later repeats, keeping first-seen order: sorting indices keeps it
+ * O(n log n) for patches that touch many files. */
+static void dedup_files(xeci_mail *m)
+{
+	size_t n = m->nfiles;
+	if (n < 2)
+		return;
+	size_t *idx = xeci_malloc(n * sizeof(*idx));
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	qsort_r(idx, n, sizeof(*idx), cmp_file_index, m->files);
+	for (size_t i = 1, keep = idx[0]; i < n; i++) {
+		if (strcmp(m->files[idx[i]], m->files[keep])) {
+			keep = idx[i];
+			continue;
+		}
+		free(m->files[idx[i]]);
+		m->files[idx[i]] = NULL;
+	}
+	size_t w = 0;
+	for (size_t i = 0; i < n; i++)
+		if (m->files[i])
+			m->files[w++] = m->files[i];
+	m->nfiles = w;
+	free(idx);
 }
 
 static void add_file(xeci_mail *m, const char *p, size_t n)
@@ -304,4 +339,5 @@ void xeci_mail_scan_files(xeci_mail *m)
 			add_path(m, l.p + 8, l.n - 8, false);
 		prev = l;
 	}
+	dedup_files(m);
 }
