@@ -173,7 +173,7 @@ int xeci_cmd_ingest(int argc, char **argv)
 			rc = import_files(ing, mbox, maildir, mboxrd);
 			int frc = xeci_ingest_flush(ing);
 			rc = rc ? rc : frc;
-			total = *xeci_ingest_stats_get(ing);
+			xeci_ingest_stats_get(&total, ing);
 			xeci_ingest_free(ing);
 		}
 	} else if (inbox) {

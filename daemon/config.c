@@ -102,7 +102,7 @@ static int apply_entry(xeci_config *cfg, const git_config_entry *e)
 	} else if (!strcmp(n, "ingest.incompletewait")) {
 		return parse_int(&cfg->incomplete_wait, n, v);
 	} else if (!strcmp(n, "ingest.maxmessagesize")) {
-		int64_t s;
+		int64_t s = 0;
 		if (parse_int(&s, n, v) < 0)
 			return XECI_EINVALID;
 		cfg->max_message_size = (size_t)s;

@@ -94,7 +94,8 @@ int xeci_db_open(xeci_db **out, const char *path)
 	/* Several processes (xecid, xeci) share the file: wait for locks. */
 	sqlite3_busy_timeout(db->h, 10000);
 	if (xeci_db_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-			     "PRAGMA foreign_keys = ON;") < 0 ||
+			     "PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768;"
+			     "PRAGMA temp_store = MEMORY;") < 0 ||
 	    migrate(db) < 0) {
 		xeci_db_close(db);
 		return XECI_EIO;

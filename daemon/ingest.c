@@ -1,3 +1,11 @@
+/* The ingest pipeline. Two threads share the work of a fetch:
+ *   - the caller's (fetching) thread reads messages and, batch by batch,
+ *     parses them and serialises the parse to JSON (CPU, no database);
+ *   - a store thread commits each parsed batch: message rows, the fetch
+ *     cursor and the series it touches, in one transaction.
+ * At most one parsed batch waits for the store thread, so memory stays
+ * bounded whatever the inbox size, and a crash loses at most the batches not
+ * yet committed (their cursor did not move: they are fetched again). */
 #include "ingest.h"
 
 #include <pthread.h>
@@ -12,7 +20,7 @@
 
 #define DEFAULT_BATCH 1000
 
-/* One message waiting for the next flush. */
+/* One message of a batch. */
 typedef struct pending {
 	char *raw;
 	size_t len;
@@ -21,73 +29,58 @@ typedef struct pending {
 	char commit[41];
 	char *source;
 	char *fetch_error; /* the fetcher could not read this commit */
-	char sha[65];      /* sha256 of raw, computed with the parse */
-	xeci_mail *mail;   /* its parse, once the batch is parsed (NULL: see error) */
+	/* made by the parse, before the batch goes to the store thread */
+	char sha[65];
+	xeci_mail *mail;   /* NULL: see error */
+	char *json;        /* xeci_mail_to_json(mail), compact */
 	char error[600];
 } pending;
 
+typedef struct batch {
+	pending *items;
+	size_t n, cap;
+} batch;
+
 struct xeci_ingest {
-	xeci_db *db;
+	xeci_db *db; /* used by the store thread only, while it runs */
 	int64_t inbox_id;
 	xeci_ingest_opts opts;
-	pending *items;
-	size_t nitems, capitems;
-	xeci_ingest_stats stats;
-	int64_t *rowids; /* stored in the current batch, for the series stage */
-	size_t nrowids;
-};
+	batch *filling; /* the fetching thread's */
 
-int xeci_ingest_new(xeci_ingest **out, xeci_db *db, int64_t inbox_id, const xeci_ingest_opts *opts)
-{
-	xeci_ingest *ing = xeci_calloc(1, sizeof(*ing));
-	ing->db = db;
-	ing->inbox_id = inbox_id;
-	if (opts)
-		ing->opts = *opts;
-	if (!ing->opts.batch_size)
-		ing->opts.batch_size = DEFAULT_BATCH;
-	if (!ing->opts.max_message_size)
-		ing->opts.max_message_size = XECI_MAIL_MAX_SIZE_DEFAULT;
-	*out = ing;
-	return 0;
-}
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	bool started, stop, busy;
+	batch *queued;       /* parsed, waiting for the store thread */
+	int store_rc;        /* first store failure; sticky */
+	char store_err[1024];
+	xeci_ingest_stats stats;
+	uint64_t handed;     /* messages handed over (fetching thread) */
+};
 
 static void pending_clear(pending *p)
 {
 	xeci_mail_free(p->mail);
+	free(p->json);
 	free(p->raw);
 	free(p->source);
 	free(p->fetch_error);
 }
 
-int xeci_ingest_add(const xeci_inbox_msg *msg, void *payload)
+static void batch_free(batch *b)
 {
-	xeci_ingest *ing = payload;
-	if (ing->nitems == ing->capitems) {
-		ing->capitems = ing->capitems ? ing->capitems * 2 : 64;
-		ing->items = xeci_realloc(ing->items, ing->capitems * sizeof(*ing->items));
-	}
-	pending *p = &ing->items[ing->nitems++];
-	memset(p, 0, sizeof(*p));
-	p->raw = msg->data ? xeci_strndup(msg->data, msg->len) : NULL;
-	p->len = msg->data ? msg->len : 0;
-	p->removed = msg->removed;
-	p->epoch = msg->epoch;
-	if (msg->commit)
-		snprintf(p->commit, sizeof(p->commit), "%s", msg->commit);
-	p->source = xeci_strdup(msg->source ? msg->source : "");
-	if (msg->error)
-		p->fetch_error = xeci_strdup(msg->error);
-	ing->stats.messages++;
-	if (ing->nitems >= ing->opts.batch_size)
-		return xeci_ingest_flush(ing);
-	return 0;
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->n; i++)
+		pending_clear(&b->items[i]);
+	free(b->items);
+	free(b);
 }
 
-/* Parses p into p->mail; on failure p->mail is NULL and p->error says why. */
+/* --- parsing (fetching thread) --- */
+
 static void parse_one(pending *p, size_t max)
 {
-	p->mail = NULL;
 	xeci_sha256_hex(p->sha, p->raw ? p->raw : "", p->len);
 	if (p->removed)
 		return;
@@ -103,89 +96,50 @@ static void parse_one(pending *p, size_t max)
 	if (xeci_mail_parse(&p->mail, p->raw, p->len, max) < 0) {
 		snprintf(p->error, sizeof(p->error), "unparsable: %s", xeci_error_last());
 		p->mail = NULL;
-	}
-}
-
-/* Parsing is the CPU-heavy part of a batch and needs no database: it runs on
- * PARSE_THREADS threads, each taking every PARSE_THREADS-th message. */
-#define PARSE_THREADS 2
-
-typedef struct parse_job {
-	xeci_ingest *ing;
-	size_t first;
-	pthread_t thread;
-} parse_job;
-
-static void *parse_slice(void *arg)
-{
-	parse_job *job = arg;
-	for (size_t i = job->first; i < job->ing->nitems; i += PARSE_THREADS)
-		parse_one(&job->ing->items[i], job->ing->opts.max_message_size);
-	return NULL;
-}
-
-static void parse_batch(xeci_ingest *ing)
-{
-	parse_job jobs[PARSE_THREADS];
-	size_t started = 0;
-	if (ing->nitems < 64) {
-		for (size_t i = 0; i < ing->nitems; i++)
-			parse_one(&ing->items[i], ing->opts.max_message_size);
 		return;
 	}
-	for (size_t t = 1; t < PARSE_THREADS; t++) {
-		jobs[t] = (parse_job){ing, t, 0};
-		if (pthread_create(&jobs[t].thread, NULL, parse_slice, &jobs[t]) != 0)
-			break;
-		started = t;
-	}
-	jobs[0] = (parse_job){ing, 0, 0};
-	parse_slice(&jobs[0]);
-	for (size_t t = 1; t <= started; t++)
-		pthread_join(jobs[t].thread, NULL);
-	/* slices whose thread could not start are parsed here */
-	for (size_t t = started + 1; t < PARSE_THREADS; t++) {
-		jobs[t] = (parse_job){ing, t, 0};
-		parse_slice(&jobs[t]);
-	}
+	json_t *j = xeci_mail_to_json(p->mail);
+	p->json = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
 }
 
-static int store_one(xeci_ingest *ing, const pending *p)
-{
-	const char *raw = p->raw ? p->raw : "";
-	const char *sha = p->sha;
+/* --- storing (store thread) --- */
 
+static int store_one(xeci_ingest *ing, const pending *p, int64_t *rowids, xeci_mail **mails,
+		     size_t *nstored, xeci_ingest_stats *st)
+{
 	if (p->removed) {
 		bool found;
-		if (xeci_msgstore_remove(&found, ing->db, ing->inbox_id, sha) < 0)
+		if (xeci_msgstore_remove(&found, ing->db, ing->inbox_id, p->sha) < 0)
 			return XECI_EIO;
-		ing->stats.removed += found;
+		st->removed += found;
 		return 0;
 	}
+	xeci_msg_record rec = {p->raw ? p->raw : "", p->len, p->sha, p->mail, p->json, p->error};
 	xeci_msg_source src = {p->source, p->epoch, p->commit[0] ? p->commit : NULL};
 	int64_t rowid;
 	xeci_msg_outcome outcome;
-	int rc = xeci_msgstore_put(&rowid, &outcome, ing->db, ing->inbox_id, raw, p->len, sha, p->mail,
-				   p->mail ? NULL : p->error, &src);
+	int rc = xeci_msgstore_put(&rowid, &outcome, ing->db, ing->inbox_id, &rec, &src);
 	if (rc < 0)
 		return rc;
 	switch (outcome) {
 	case XECI_MSG_STORED:
-		ing->stats.stored++;
-		ing->rowids[ing->nrowids++] = rowid;
+		st->stored++;
+		rowids[*nstored] = rowid;
+		mails[(*nstored)++] = p->mail;
 		break;
 	case XECI_MSG_DUPLICATE:
-		ing->stats.duplicates++;
+		st->duplicates++;
 		break;
 	case XECI_MSG_ERROR:
-		ing->stats.errors++;
+		st->errors++;
 		break;
 	}
 	return 0;
 }
 
 /* The cursor of each epoch seen in the batch: its last commit. */
-static int save_cursors(xeci_ingest *ing)
+static int save_cursors(xeci_ingest *ing, const batch *b)
 {
 	sqlite3_stmt *st;
 	if (ing->inbox_id <= 0)
@@ -195,11 +149,11 @@ static int save_cursors(xeci_ingest *ing)
 			    " ON CONFLICT(inbox_id, epoch) DO UPDATE SET last_commit = excluded.last_commit,"
 			    " updated_at = unixepoch()") < 0)
 		return XECI_EIO;
-	for (size_t i = 0; i < ing->nitems; i++) {
-		const pending *p = &ing->items[i];
+	for (size_t i = 0; i < b->n; i++) {
+		const pending *p = &b->items[i];
 		bool last_of_epoch = p->commit[0] && p->epoch >= 0;
-		for (size_t j = i + 1; last_of_epoch && j < ing->nitems; j++)
-			if (ing->items[j].epoch == p->epoch && ing->items[j].commit[0])
+		for (size_t j = i + 1; last_of_epoch && j < b->n; j++)
+			if (b->items[j].epoch == p->epoch && b->items[j].commit[0])
 				last_of_epoch = false;
 		if (!last_of_epoch)
 			continue;
@@ -213,67 +167,196 @@ static int save_cursors(xeci_ingest *ing)
 	return 0;
 }
 
-static int flush_locked(xeci_ingest *ing)
+static int store_batch_locked(xeci_ingest *ing, const batch *b, xeci_ingest_stats *st)
 {
-	int completed = 0;
-	for (size_t i = 0; i < ing->nitems; i++)
-		if (store_one(ing, &ing->items[i]) < 0)
-			return XECI_EIO;
-	if (save_cursors(ing) < 0)
-		return XECI_EIO;
-	if (ing->nrowids) {
-		static const xeci_series_opts defaults = {NULL, 24 * 3600};
-		const xeci_series_opts *so = ing->opts.series ? ing->opts.series : &defaults;
-		if (xeci_series_update(ing->db, ing->inbox_id, ing->rowids, ing->nrowids, so, &completed) < 0)
-			return XECI_ERROR;
+	static const xeci_series_opts defaults = {NULL, 24 * 3600};
+	int64_t *rowids = xeci_malloc(b->n * sizeof(*rowids));
+	xeci_mail **mails = xeci_malloc(b->n * sizeof(*mails));
+	size_t nstored = 0;
+	int completed = 0, rc = 0;
+	for (size_t i = 0; i < b->n && rc == 0; i++)
+		rc = store_one(ing, &b->items[i], rowids, mails, &nstored, st);
+	if (rc == 0)
+		rc = save_cursors(ing, b);
+	if (rc == 0 && nstored)
+		rc = xeci_series_update_parsed(ing->db, ing->inbox_id, rowids, mails, nstored,
+					       ing->opts.series ? ing->opts.series : &defaults, &completed);
+	st->completed += (uint64_t)completed;
+	free(rowids);
+	free(mails);
+	return rc;
+}
+
+/* Commits one batch; on failure nothing of it stays (rolled back). */
+static int store_batch(xeci_ingest *ing, const batch *b, xeci_ingest_stats *st, char *err, size_t errlen)
+{
+	xeci_ingest_stats s = *st;
+	int rc = xeci_db_begin(ing->db);
+	if (rc == 0 && (rc = store_batch_locked(ing, b, &s)) == 0)
+		rc = xeci_db_commit(ing->db);
+	if (rc < 0) {
+		snprintf(err, errlen, "storing a batch of %zu messages: %s", b->n, xeci_error_last());
+		xeci_db_rollback(ing->db);
+		return rc;
 	}
-	ing->stats.completed += (uint64_t)completed;
+	*st = s;
 	return 0;
+}
+
+static void *store_thread(void *arg)
+{
+	xeci_ingest *ing = arg;
+	pthread_mutex_lock(&ing->mu);
+	for (;;) {
+		while (!ing->queued && !ing->stop)
+			pthread_cond_wait(&ing->cv, &ing->mu);
+		if (!ing->queued)
+			break;
+		batch *b = ing->queued;
+		ing->queued = NULL;
+		ing->busy = true;
+		xeci_ingest_stats st = ing->stats;
+		int failed = ing->store_rc;
+		pthread_mutex_unlock(&ing->mu);
+
+		char err[1024] = "";
+		/* after a failure, later batches are dropped: their cursor must not
+		 * move past the failed one */
+		int rc = failed ? failed : store_batch(ing, b, &st, err, sizeof(err));
+		int last_epoch = b->n ? b->items[b->n - 1].epoch : -1;
+		batch_free(b);
+		if (rc == 0 && ing->opts.progress)
+			ing->opts.progress(&st, last_epoch, ing->opts.progress_payload);
+
+		pthread_mutex_lock(&ing->mu);
+		if (rc < 0 && !ing->store_rc) {
+			ing->store_rc = rc;
+			snprintf(ing->store_err, sizeof(ing->store_err), "%s", err);
+		}
+		if (rc == 0)
+			ing->stats = st;
+		ing->busy = false;
+		pthread_cond_broadcast(&ing->cv);
+	}
+	pthread_mutex_unlock(&ing->mu);
+	return NULL;
+}
+
+/* --- the fetching thread's side --- */
+
+int xeci_ingest_new(xeci_ingest **out, xeci_db *db, int64_t inbox_id, const xeci_ingest_opts *opts)
+{
+	xeci_ingest *ing = xeci_calloc(1, sizeof(*ing));
+	ing->db = db;
+	ing->inbox_id = inbox_id;
+	if (opts)
+		ing->opts = *opts;
+	if (!ing->opts.batch_size)
+		ing->opts.batch_size = DEFAULT_BATCH;
+	if (!ing->opts.max_message_size)
+		ing->opts.max_message_size = XECI_MAIL_MAX_SIZE_DEFAULT;
+	pthread_mutex_init(&ing->mu, NULL);
+	pthread_cond_init(&ing->cv, NULL);
+	*out = ing;
+	return 0;
+}
+
+static int failure(xeci_ingest *ing)
+{
+	pthread_mutex_lock(&ing->mu);
+	int rc = ing->store_rc;
+	if (rc)
+		xeci_error_setc(rc, "%s", ing->store_err);
+	pthread_mutex_unlock(&ing->mu);
+	return rc;
+}
+
+/* Parses the filling batch and queues it for the store thread, waiting while
+ * the previous one is still queued. */
+static int submit(xeci_ingest *ing)
+{
+	batch *b = ing->filling;
+	if (!b || !b->n)
+		return failure(ing);
+	ing->filling = NULL;
+	for (size_t i = 0; i < b->n; i++)
+		parse_one(&b->items[i], ing->opts.max_message_size);
+
+	pthread_mutex_lock(&ing->mu);
+	if (!ing->started) {
+		if (pthread_create(&ing->thread, NULL, store_thread, ing) != 0) {
+			pthread_mutex_unlock(&ing->mu);
+			batch_free(b);
+			return xeci_error_setc(XECI_ERROR, "cannot start the store thread");
+		}
+		ing->started = true;
+	}
+	while (ing->queued)
+		pthread_cond_wait(&ing->cv, &ing->mu);
+	ing->queued = b;
+	pthread_cond_broadcast(&ing->cv);
+	pthread_mutex_unlock(&ing->mu);
+	return failure(ing);
+}
+
+int xeci_ingest_add(const xeci_inbox_msg *msg, void *payload)
+{
+	xeci_ingest *ing = payload;
+	if (!ing->filling)
+		ing->filling = xeci_calloc(1, sizeof(batch));
+	batch *b = ing->filling;
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 64;
+		b->items = xeci_realloc(b->items, b->cap * sizeof(*b->items));
+	}
+	pending *p = &b->items[b->n++];
+	memset(p, 0, sizeof(*p));
+	p->raw = msg->data ? xeci_strndup(msg->data, msg->len) : NULL;
+	p->len = msg->data ? msg->len : 0;
+	p->removed = msg->removed;
+	p->epoch = msg->epoch;
+	if (msg->commit)
+		snprintf(p->commit, sizeof(p->commit), "%s", msg->commit);
+	p->source = xeci_strdup(msg->source ? msg->source : "");
+	if (msg->error)
+		p->fetch_error = xeci_strdup(msg->error);
+	ing->handed++;
+	if (b->n >= ing->opts.batch_size)
+		return submit(ing);
+	return failure(ing);
 }
 
 int xeci_ingest_flush(xeci_ingest *ing)
 {
-	if (!ing->nitems)
-		return 0;
-	xeci_ingest_stats before = ing->stats;
-	int last_epoch = ing->items[ing->nitems - 1].epoch;
-	ing->rowids = xeci_realloc(ing->rowids, ing->nitems * sizeof(*ing->rowids));
-	ing->nrowids = 0;
-
-	parse_batch(ing);
-	int rc = xeci_db_begin(ing->db);
-	if (rc == 0 && (rc = flush_locked(ing)) == 0)
-		rc = xeci_db_commit(ing->db);
-	if (rc < 0) {
-		char msg[1024];
-		snprintf(msg, sizeof(msg), "%s", xeci_error_last());
-		xeci_db_rollback(ing->db);
-		/* the batch is dropped, not its messages: the cursor did not move */
-		uint64_t handed = ing->stats.messages;
-		ing->stats = before;
-		ing->stats.messages = handed;
-		xeci_error_setc(rc, "storing a batch of %zu messages: %s", ing->nitems, msg);
-	}
-	for (size_t i = 0; i < ing->nitems; i++)
-		pending_clear(&ing->items[i]);
-	ing->nitems = 0;
-	if (rc == 0 && ing->opts.progress)
-		ing->opts.progress(&ing->stats, last_epoch, ing->opts.progress_payload);
-	return rc;
+	int rc = submit(ing);
+	pthread_mutex_lock(&ing->mu);
+	while (ing->queued || ing->busy)
+		pthread_cond_wait(&ing->cv, &ing->mu);
+	pthread_mutex_unlock(&ing->mu);
+	return rc ? rc : failure(ing);
 }
 
-const xeci_ingest_stats *xeci_ingest_stats_get(const xeci_ingest *ing)
+void xeci_ingest_stats_get(xeci_ingest_stats *out, xeci_ingest *ing)
 {
-	return &ing->stats;
+	pthread_mutex_lock(&ing->mu);
+	*out = ing->stats;
+	pthread_mutex_unlock(&ing->mu);
+	out->messages = ing->handed;
 }
 
 void xeci_ingest_free(xeci_ingest *ing)
 {
 	if (!ing)
 		return;
-	for (size_t i = 0; i < ing->nitems; i++)
-		pending_clear(&ing->items[i]);
-	free(ing->items);
-	free(ing->rowids);
+	pthread_mutex_lock(&ing->mu);
+	ing->stop = true;
+	pthread_cond_broadcast(&ing->cv);
+	pthread_mutex_unlock(&ing->mu);
+	if (ing->started)
+		pthread_join(ing->thread, NULL);
+	batch_free(ing->queued);
+	batch_free(ing->filling);
+	pthread_mutex_destroy(&ing->mu);
+	pthread_cond_destroy(&ing->cv);
 	free(ing);
 }

@@ -4,7 +4,9 @@
  * most the unfinished batch and loses nothing (duplicates are recognised).
  *
  * xeci_ingest_fetch runs one whole fetch of one inbox; it blocks (network,
- * git, disk): the daemon calls it on the thread pool, the CLI directly. */
+ * git, disk): the daemon calls it on the thread pool, the CLI directly. An
+ * xeci_ingest parses on the calling thread and stores on a thread of its
+ * own (see ingest.c); the xeci_db is the store thread's until flushed. */
 #ifndef XECI_INGEST_H
 #define XECI_INGEST_H
 
@@ -38,11 +40,13 @@ typedef struct xeci_ingest xeci_ingest;
 
 int xeci_ingest_new(xeci_ingest **out, xeci_db *db, int64_t inbox_id, const xeci_ingest_opts *opts);
 /* Takes one message (copied). Matches xeci_inbox_msg_fn, with the
- * xeci_ingest as payload. */
+ * xeci_ingest as payload. Fails once a batch failed to store: the fetch
+ * should stop there (the cursor stays before the failed batch). */
 int xeci_ingest_add(const xeci_inbox_msg *msg, void *ingest);
-/* Parses and commits what is pending. */
+/* Parses and commits what is pending; returns when it is committed. */
 int xeci_ingest_flush(xeci_ingest *ing);
-const xeci_ingest_stats *xeci_ingest_stats_get(const xeci_ingest *ing);
+/* The figures so far (messages: handed over; the rest: committed). */
+void xeci_ingest_stats_get(xeci_ingest_stats *out, xeci_ingest *ing);
 /* Frees; what was not flushed is dropped (it will be fetched again). */
 void xeci_ingest_free(xeci_ingest *ing);
 

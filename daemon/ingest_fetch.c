@@ -163,7 +163,7 @@ int xeci_ingest_fetch(xeci_ingest_stats *stats, xeci_db *db, const xeci_config_i
 		xeci_error_setc(rc, "%s", msg);
 	}
 	if (stats)
-		*stats = *xeci_ingest_stats_get(ing);
+		xeci_ingest_stats_get(stats, ing);
 	xeci_ingest_free(ing);
 	return rc;
 }

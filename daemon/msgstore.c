@@ -64,11 +64,12 @@ static int insert_refs(xeci_db *db, int64_t rowid, const xeci_mail *m)
 	return 0;
 }
 
-static int insert_row(int64_t *rowid, xeci_db *db, int64_t inbox_id, const char *raw, size_t len,
-		      const char *sha, const xeci_mail *m, const char *error, const xeci_msg_source *src)
+static int insert_row(int64_t *rowid, xeci_db *db, int64_t inbox_id, const xeci_msg_record *r,
+		      const char *error, const xeci_msg_source *src)
 {
 	sqlite3_stmt *st;
-	char *parsed = NULL;
+	const xeci_mail *m = r->mail;
+	char *made = NULL;
 	if (xeci_db_prepare(&st, db,
 			    "INSERT INTO messages(inbox_id, message_id, raw_sha256, size, raw, source, epoch,"
 			    " commit_oid, status, error, parsed, subject, author_email, date, in_reply_to,"
@@ -77,9 +78,9 @@ static int insert_row(int64_t *rowid, xeci_db *db, int64_t inbox_id, const char 
 	if (inbox_id > 0)
 		sqlite3_bind_int64(st, 1, inbox_id);
 	bind_text_or_null(st, 2, m ? m->message_id : NULL);
-	sqlite3_bind_text(st, 3, sha, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)len);
-	sqlite3_bind_blob64(st, 5, raw, len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->raw_sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)r->len);
+	sqlite3_bind_blob64(st, 5, r->raw, r->len, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, src->source ? src->source : "", -1, SQLITE_STATIC);
 	if (src->epoch >= 0)
 		sqlite3_bind_int(st, 7, src->epoch);
@@ -87,9 +88,12 @@ static int insert_row(int64_t *rowid, xeci_db *db, int64_t inbox_id, const char 
 	sqlite3_bind_text(st, 9, error ? "error" : "ok", -1, SQLITE_STATIC);
 	bind_text_or_null(st, 10, error);
 	if (m) {
-		json_t *j = xeci_mail_to_json(m);
-		parsed = json_dumps(j, JSON_COMPACT);
-		json_decref(j);
+		const char *parsed = r->parsed_json;
+		if (!parsed && !error) {
+			json_t *j = xeci_mail_to_json(m);
+			parsed = made = json_dumps(j, JSON_COMPACT);
+			json_decref(j);
+		}
 		if (!error)
 			bind_text_or_null(st, 11, parsed);
 		bind_text_or_null(st, 12, m->subject);
@@ -100,7 +104,7 @@ static int insert_row(int64_t *rowid, xeci_db *db, int64_t inbox_id, const char 
 		sqlite3_bind_int(st, 16, m->has_patch);
 	}
 	int rc = sqlite3_step(st);
-	free(parsed);
+	free(made);
 	if (rc != SQLITE_DONE)
 		return xeci_db_error(db, "storing a message");
 	*rowid = sqlite3_last_insert_rowid(xeci_db_handle(db));
@@ -108,15 +112,15 @@ static int insert_row(int64_t *rowid, xeci_db *db, int64_t inbox_id, const char 
 }
 
 int xeci_msgstore_put(int64_t *rowid, xeci_msg_outcome *outcome, xeci_db *db, int64_t inbox_id,
-		      const char *raw, size_t len, const char *sha, const xeci_mail *mail,
-		      const char *parse_error, const xeci_msg_source *src)
+		      const xeci_msg_record *rec, const xeci_msg_source *src)
 {
+	const xeci_mail *mail = rec->mail;
 	const char *mid = mail ? mail->message_id : NULL;
 	int64_t same, ok_rowid;
 	char reason[512];
-	const char *error = parse_error;
+	const char *error = mail ? NULL : (rec->parse_error ? rec->parse_error : "unparsable");
 
-	if (find_existing(&same, &ok_rowid, db, mid, sha) < 0)
+	if (find_existing(&same, &ok_rowid, db, mid, rec->raw_sha256) < 0)
 		return XECI_EIO;
 	if (same) {
 		*rowid = same;
@@ -131,7 +135,7 @@ int xeci_msgstore_put(int64_t *rowid, xeci_msg_outcome *outcome, xeci_db *db, in
 			 (long long)ok_rowid);
 		error = reason;
 	}
-	if (insert_row(rowid, db, inbox_id, raw, len, sha, mail, error, src) < 0)
+	if (insert_row(rowid, db, inbox_id, rec, error, src) < 0)
 		return XECI_EIO;
 	if (error) {
 		XECI_WARN("message %s%s%s from %s kept as error: %s", mid ? "<" : "", mid ? mid : "(no id)",

@@ -26,12 +26,20 @@ typedef struct xeci_msg_source {
 	const char *commit;  /* NULL when not from a git epoch */
 } xeci_msg_source;
 
-/* Stores raw (len bytes) read from src. mail is its parse (NULL when the
- * parse failed, with parse_error saying why). raw_sha256 is the hex sha256 of
- * raw. *rowid is the row of the message (the existing one for a duplicate). */
+/* A received message and what was made of it before storing. */
+typedef struct xeci_msg_record {
+	const char *raw;         /* the bytes as received */
+	size_t len;
+	const char *raw_sha256;  /* hex sha256 of raw */
+	const xeci_mail *mail;   /* its parse; NULL when the parse failed */
+	const char *parsed_json; /* xeci_mail_to_json of mail, compact (NULL: made here) */
+	const char *parse_error; /* why mail is NULL */
+} xeci_msg_record;
+
+/* Stores one message read from src. *rowid is its row (the existing one for
+ * a duplicate). */
 int xeci_msgstore_put(int64_t *rowid, xeci_msg_outcome *outcome, xeci_db *db, int64_t inbox_id,
-		      const char *raw, size_t len, const char *raw_sha256, const xeci_mail *mail,
-		      const char *parse_error, const xeci_msg_source *src);
+		      const xeci_msg_record *rec, const xeci_msg_source *src);
 
 /* public-inbox removed a message (a commit holding d with these bytes): its
  * row becomes status removed. Not finding it is not an error (it may have

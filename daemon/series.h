@@ -83,6 +83,12 @@ typedef struct xeci_series_opts {
  * caller's transaction. *completed counts versions that became complete. */
 int xeci_series_update(xeci_db *db, int64_t inbox_id, const int64_t *message_rowids, size_t n,
 		       const xeci_series_opts *opts, int *completed);
+/* The same, given the caller's parse of each message (mails[i] is row
+ * message_rowids[i], or NULL): spares reading back what was just stored.
+ * The mails stay the caller's. */
+int xeci_series_update_parsed(xeci_db *db, int64_t inbox_id, const int64_t *message_rowids,
+			      xeci_mail *const *mails, size_t n, const xeci_series_opts *opts,
+			      int *completed);
 /* Records incomplete versions older than the wait as expired, missing
  * indexes kept (never dropped). */
 int xeci_series_expire(xeci_db *db, int64_t now, int64_t wait);

@@ -79,25 +79,30 @@ static void push(int64_t **q, size_t *n, size_t *cap, int64_t v)
 	(*q)[(*n)++] = v;
 }
 
-static void component_add(series_component *c, int64_t rowid, xeci_mail *m, int64_t received)
+static void component_add(series_component *c, int64_t rowid, xeci_mail *m, int64_t received,
+			  bool borrowed)
 {
 	if (c->n == c->cap) {
 		c->cap = c->cap ? c->cap * 2 : 32;
 		c->mails = xeci_realloc(c->mails, c->cap * sizeof(*c->mails));
 		c->rowids = xeci_realloc(c->rowids, c->cap * sizeof(*c->rowids));
 		c->received = xeci_realloc(c->received, c->cap * sizeof(*c->received));
+		c->borrowed = xeci_realloc(c->borrowed, c->cap * sizeof(*c->borrowed));
 	}
 	c->mails[c->n] = m;
 	c->rowids[c->n] = rowid;
 	c->received[c->n] = received;
+	c->borrowed[c->n] = borrowed;
 	c->n++;
 }
 
 void xeci_series__component_free(series_component *c)
 {
 	for (size_t i = 0; i < c->n; i++)
-		xeci_mail_free(c->mails[i]);
+		if (!c->borrowed[i])
+			xeci_mail_free(c->mails[i]);
 	free(c->mails);
+	free(c->borrowed);
 	free(c->rowids);
 	free(c->received);
 	free(c->seen);
@@ -199,8 +204,11 @@ static int expand(series_component *c, xeci_db *db, int64_t inbox_id, int64_t id
 		if ((rc = queue_query(c, db, st, q, nq, capq)))
 			return rc;
 	}
+	/* Only a part of a multi-patch posting (N/M, M > 1) needs the markers
+	 * window: a lone patch is a series by itself, and looking around it would
+	 * pull in every mail its author sent that hour (quadratic on a busy list). */
 	bool unthreaded = !m->in_reply_to && !m->nreferences;
-	if (unthreaded && (m->has_patch || is_cover(m)) && m->author_email && m->date) {
+	if (unthreaded && m->tags.total > 1 && (m->has_patch || is_cover(m)) && m->author_email && m->date) {
 		if ((rc = xeci_db_prepare(&st, db, Q_MARKERS)))
 			return rc;
 		sqlite3_bind_int64(st, 1, inbox_id);
@@ -223,7 +231,7 @@ static int relevant(bool *out, xeci_db *db, const xeci_mail *m)
 }
 
 int xeci_series__load_component(series_component *c, xeci_db *db, int64_t inbox_id,
-				const int64_t *rowids, size_t n)
+				const int64_t *rowids, xeci_mail *const *given, size_t n)
 {
 	int64_t *q = NULL;
 	size_t nq = 0, capq = 0;
@@ -232,16 +240,22 @@ int xeci_series__load_component(series_component *c, xeci_db *db, int64_t inbox_
 		xeci_mail *m;
 		int64_t recv = 0;
 		bool rel = false;
+		bool borrowed = given && given[i];
 		if (rowids[i] <= 0 || seen_has(c, rowids[i]))
 			continue;
-		if ((rc = load_row(&m, &recv, db, rowids[i])) || !m)
+		if (borrowed) {
+			m = given[i];
+			recv = xeci_time_now(); /* stored just now */
+		} else if ((rc = load_row(&m, &recv, db, rowids[i])) || !m) {
 			continue;
+		}
 		if ((rc = relevant(&rel, db, m)) || !rel) {
-			xeci_mail_free(m); /* still loadable as a neighbour of another */
+			if (!borrowed)
+				xeci_mail_free(m); /* still loadable as a neighbour of another */
 			continue;
 		}
 		seen_add(c, rowids[i]);
-		component_add(c, rowids[i], m, recv);
+		component_add(c, rowids[i], m, recv, borrowed);
 		rc = expand(c, db, inbox_id, rowids[i], m, &q, &nq, &capq);
 	}
 	for (size_t qi = 0; qi < nq && !rc; qi++) {
@@ -249,7 +263,7 @@ int xeci_series__load_component(series_component *c, xeci_db *db, int64_t inbox_
 		int64_t recv = 0;
 		if ((rc = load_row(&m, &recv, db, q[qi])) || !m)
 			continue;
-		component_add(c, q[qi], m, recv);
+		component_add(c, q[qi], m, recv, false);
 		rc = expand(c, db, inbox_id, q[qi], m, &q, &nq, &capq);
 	}
 	free(q);

@@ -508,6 +508,13 @@ static int count_complete(int *out, xeci_db *db, const int64_t *ids, size_t n)
 int xeci_series_update(xeci_db *db, int64_t inbox_id, const int64_t *message_rowids, size_t n,
 		       const xeci_series_opts *opts, int *completed)
 {
+	return xeci_series_update_parsed(db, inbox_id, message_rowids, NULL, n, opts, completed);
+}
+
+int xeci_series_update_parsed(xeci_db *db, int64_t inbox_id, const int64_t *message_rowids,
+			      xeci_mail *const *mails, size_t n, const xeci_series_opts *opts,
+			      int *completed)
+{
 	static const xeci_series_opts defaults = {0};
 	series_component c = {0};
 	xeci_series_set *set = NULL;
@@ -515,7 +522,7 @@ int xeci_series_update(xeci_db *db, int64_t inbox_id, const int64_t *message_row
 	int rc;
 	if (completed)
 		*completed = 0;
-	if ((rc = xeci_series__load_component(&c, db, inbox_id, message_rowids, n)))
+	if ((rc = xeci_series__load_component(&c, db, inbox_id, message_rowids, mails, n)))
 		goto out;
 	if (!c.n)
 		goto out;

@@ -11,14 +11,17 @@ typedef struct series_component {
 	xeci_mail **mails;
 	int64_t *rowids;
 	int64_t *received;
+	bool *borrowed; /* mails[i] belongs to the caller (not freed here) */
 	size_t n, cap;
 	int64_t *seen; /* rowid set */
 	size_t nseen, seencap;
 	bool truncated;
 } series_component;
 
+/* given (may be NULL): the caller's parse of rowids[i], to spare reading it
+ * back from the database; borrowed, not freed. */
 int xeci_series__load_component(series_component *c, xeci_db *db, int64_t inbox_id,
-				const int64_t *rowids, size_t n);
+				const int64_t *rowids, xeci_mail *const *given, size_t n);
 void xeci_series__component_free(series_component *c);
 
 #endif
