@@ -14,8 +14,9 @@ int xeci_cmd_series_show(int argc, char **argv);    /* cmd_db.c */
 int xeci_cmd_ingest(int argc, char **argv);         /* cmd_ingest.c */
 
 struct xeci_config;
-/* The database path: --db FILE, else $XECI_DB, else the configuration's
- * [database] path (default ./xeci.db). */
-const char *xeci_cli_db_path(const char *opt_db, const struct xeci_config *cfg);
+/* Loads the configuration (--config FILE, else $XECI_CONFIG, else defaults)
+ * with the database path from --db FILE, else $XECI_DB, else the file's
+ * [database] path (default ./xeci.db). Prints the error on failure. */
+int xeci_cli_config_load(struct xeci_config **out, const char *opt_config, const char *opt_db);
 
 #endif

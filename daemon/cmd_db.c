@@ -11,14 +11,13 @@
 #include "error.h"
 #include "util.h"
 
-const char *xeci_cli_db_path(const char *opt_db, const xeci_config *cfg)
+int xeci_cli_config_load(xeci_config **out, const char *opt_config, const char *opt_db)
 {
-	if (opt_db)
-		return opt_db;
-	const char *e = getenv("XECI_DB");
-	if (e && *e)
-		return e;
-	return cfg && cfg->db_path ? cfg->db_path : "xeci.db";
+	const char *env = getenv("XECI_DB");
+	int rc = xeci_config_load_db(out, opt_config, opt_db ? opt_db : (env && *env ? env : NULL));
+	if (rc < 0)
+		fprintf(stderr, "xeci: %s\n", xeci_error_last());
+	return rc;
 }
 
 /* Options common to the query commands. */
@@ -59,7 +58,9 @@ static xeci_db *open_db(const query_opts *q)
 {
 	xeci_config *cfg = NULL;
 	xeci_db *db = NULL;
-	if (xeci_config_load(&cfg, q->config) < 0 || xeci_db_open(&db, xeci_cli_db_path(q->db, cfg)) < 0) {
+	if (xeci_cli_config_load(&cfg, q->config, q->db) < 0)
+		return NULL;
+	if (xeci_db_open(&db, cfg->db_path) < 0) {
 		fprintf(stderr, "xeci: %s\n", xeci_error_last());
 		db = NULL;
 	}

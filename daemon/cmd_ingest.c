@@ -142,12 +142,10 @@ int xeci_cmd_ingest(int argc, char **argv)
 	}
 
 	xeci_config *cfg;
-	if (xeci_config_load(&cfg, cfgpath) < 0) {
-		fprintf(stderr, "xeci: %s\n", xeci_error_last());
+	if (xeci_cli_config_load(&cfg, cfgpath, dbpath) < 0)
 		return XECI_EXIT_FAIL;
-	}
 	xeci_db *db;
-	if (xeci_db_open(&db, xeci_cli_db_path(dbpath, cfg)) < 0) {
+	if (xeci_db_open(&db, cfg->db_path) < 0) {
 		fprintf(stderr, "xeci: %s\n", xeci_error_last());
 		xeci_config_free(cfg);
 		return XECI_EXIT_FAIL;

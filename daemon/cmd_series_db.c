@@ -47,7 +47,9 @@ static xeci_db *open_db(const opts *o)
 {
 	xeci_config *cfg = NULL;
 	xeci_db *db = NULL;
-	if (xeci_config_load(&cfg, o->config) < 0 || xeci_db_open(&db, xeci_cli_db_path(o->db, cfg)) < 0) {
+	if (xeci_cli_config_load(&cfg, o->config, o->db) < 0)
+		return NULL;
+	if (xeci_db_open(&db, cfg->db_path) < 0) {
 		fprintf(stderr, "xeci: %s\n", xeci_error_last());
 		db = NULL;
 	}

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "error.h"
 #include "util.h"
 
@@ -149,6 +150,11 @@ out:
 
 int xeci_config_load(xeci_config **out, const char *path)
 {
+	return xeci_config_load_db(out, path, NULL);
+}
+
+int xeci_config_load_db(xeci_config **out, const char *path, const char *db_path)
+{
 	xeci_config *cfg = xeci_calloc(1, sizeof(*cfg));
 	cfg->incomplete_wait = DEFAULT_INCOMPLETE_WAIT;
 	if (!path)
@@ -161,10 +167,22 @@ int xeci_config_load(xeci_config **out, const char *path)
 			return rc;
 		}
 	}
+	if (db_path) {
+		free(cfg->db_path);
+		cfg->db_path = xeci_strdup(db_path);
+	}
 	if (!cfg->db_path)
 		cfg->db_path = xeci_strdup("xeci.db");
-	if (!cfg->data_dir)
-		cfg->data_dir = xeci_strdup("xeci-data");
+	if (!cfg->data_dir) {
+		/* beside the database, so a one-shot `--db /tmp/x.db` keeps its
+		 * mirrors there and not in the working directory */
+		const char *slash = strrchr(cfg->db_path, '/');
+		xeci_buf b = XECI_BUF_INIT;
+		if (slash)
+			xeci_buf_put(&b, cfg->db_path, (size_t)(slash - cfg->db_path + 1));
+		xeci_buf_puts(&b, "xeci-data");
+		cfg->data_dir = xeci_buf_detach(&b);
+	}
 	for (size_t i = 0; i < cfg->ninboxes; i++) {
 		xeci_config_inbox *ib = &cfg->inboxes[i];
 		if (!ib->url) {

@@ -1,7 +1,8 @@
 /* xeci.conf: a git-config file read with libgit2's config API.
  *
  *   [database] path = /var/lib/xeci/xeci.db
- *   [data] dir = /var/lib/xeci               (mirrors, logs, artifacts)
+ *   [data] dir = /var/lib/xeci               (mirrors, logs, artifacts; default:
+ *                                              xeci-data beside the database)
  *   [ingest] incompleteWait = 86400          (seconds before an incomplete version is recorded expired)
  *            maxMessageSize = 33554432
  *   [inbox "intel-xe"]
@@ -37,8 +38,11 @@ typedef struct xeci_config {
 	size_t ninboxes;
 } xeci_config;
 
-/* Reads path (NULL: $XECI_CONFIG, else embedded defaults only). */
+/* Reads path (NULL: $XECI_CONFIG, else embedded defaults only). db_path,
+ * when not NULL, overrides [database] path (--db, $XECI_DB) before the
+ * defaults that depend on it are derived. */
 int xeci_config_load(xeci_config **out, const char *path);
+int xeci_config_load_db(xeci_config **out, const char *path, const char *db_path);
 void xeci_config_free(xeci_config *cfg);
 const xeci_config_inbox *xeci_config_inbox_find(const xeci_config *cfg, const char *name);
 

@@ -48,16 +48,10 @@ int main(int argc, char **argv)
 	}
 	xeci_log_init_from_env();
 	xeci_config *cfg;
-	if (xeci_config_load(&cfg, cfgpath) < 0) {
+	const char *env = getenv("XECI_DB");
+	if (xeci_config_load_db(&cfg, cfgpath, dbpath ? dbpath : (env && *env ? env : NULL)) < 0) {
 		XECI_ERR("%s", xeci_error_last());
 		return 1;
-	}
-	if (dbpath) {
-		free(cfg->db_path);
-		cfg->db_path = strdup(dbpath);
-	} else if (getenv("XECI_DB") && *getenv("XECI_DB")) {
-		free(cfg->db_path);
-		cfg->db_path = strdup(getenv("XECI_DB"));
 	}
 	/* Migrate before the loop starts (the only blocking database work on
 	 * this thread), so that a bad database stops the daemon at once. */
