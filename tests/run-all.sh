@@ -29,7 +29,7 @@ if [ "$fuzz_seconds" -gt 0 ] && ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
 			-o -name '*.in' -o -name '*mboxrd' -o -name '*.patch' \) -size -256k \
 			-exec cp -t "$seeds" {} + 2>/dev/null || true
 		echo "fuzz: $name for ${fuzz_seconds}s"
-		(cd "$seeds" && "$fbuild/$name" -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 \
+		(cd "$seeds" && "$fbuild/tests/$name" -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 \
 			-print_final_stats=0 . >"$seeds.log" 2>&1) ||
 			{ tail -50 "$seeds.log"; echo "fuzz: $name found a problem"; exit 1; }
 		rm -rf "$seeds" "$seeds.log"
