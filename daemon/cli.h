@@ -7,13 +7,35 @@
 enum { XECI_EXIT_OK = 0, XECI_EXIT_FAIL = 1, XECI_EXIT_USAGE = 2 };
 
 int xeci_cmd_mail_parse(int argc, char **argv);     /* cmd_mail.c */
-int xeci_cmd_mail_list(int argc, char **argv);      /* cmd_db.c */
+int xeci_cmd_mail_list(int argc, char **argv);      /* cmd_mail_list.c */
 int xeci_cmd_series_assemble(int argc, char **argv); /* cmd_series.c */
-int xeci_cmd_series_list(int argc, char **argv);    /* cmd_db.c */
-int xeci_cmd_series_show(int argc, char **argv);    /* cmd_db.c */
+int xeci_cmd_series_list(int argc, char **argv);    /* cmd_series_db.c */
+int xeci_cmd_series_show(int argc, char **argv);    /* cmd_series_db.c */
 int xeci_cmd_ingest(int argc, char **argv);         /* cmd_ingest.c */
 
+/* Shared option helpers (cli.c). */
+#include <stdbool.h>
+
 struct xeci_config;
+struct xeci_db;
+
+/* The options of the query commands. */
+typedef struct xeci_cli_query {
+	const char *db;     /* --db FILE */
+	const char *config; /* --config FILE */
+	bool json;          /* --json */
+	bool errors;        /* --errors */
+	long limit;         /* --limit N (default 50) */
+	const char *state;  /* --state STATE */
+} xeci_cli_query;
+
+/* Parses the query options; returns the index of the first positional
+ * argument, or -1 on an unknown option or a bad value. */
+int xeci_cli_query_parse(xeci_cli_query *q, int argc, char **argv);
+/* Opens the database the options name (see xeci_cli_config_load); prints
+ * the error and returns NULL on failure. */
+struct xeci_db *xeci_cli_open_db(const xeci_cli_query *q);
+
 /* Loads the configuration (--config FILE, else $XECI_CONFIG, else defaults)
  * with the database path from --db FILE, else $XECI_DB, else the file's
  * [database] path (default ./xeci.db). Prints the error on failure. */

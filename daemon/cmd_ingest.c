@@ -53,7 +53,7 @@ static void print_summary(xeci_db *db, const xeci_ingest_stats *s, uint64_t ms)
 	printf("database: %lld messages, %lld errors, %lld series, %lld versions, %lld complete, "
 	       "%lld incomplete, %lld ignored\n",
 	       (long long)count(db, "SELECT count(*) FROM messages"),
-	       (long long)count(db, "SELECT count(*) FROM messages WHERE status = 'error'"),
+	       (long long)count(db, "SELECT count(*) FROM messages WHERE status != 'ok' AND status = 'error'"),
 	       (long long)count(db, "SELECT count(*) FROM series"),
 	       (long long)count(db, "SELECT count(*) FROM series_versions"),
 	       (long long)count(db, "SELECT count(*) FROM series_versions WHERE completed_at IS NOT NULL"),

@@ -1,7 +1,6 @@
 /* xeci series list | show: the series stage's tables, for humans (a table)
  * and for scripts (--json: one object per line for list, one object for
  * show). */
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,50 +11,6 @@
 #include "db.h"
 #include "error.h"
 #include "util.h"
-
-typedef struct opts {
-	const char *db, *config;
-	bool json;
-	long limit;
-	const char *state;
-} opts;
-
-static int parse_opts(opts *o, int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{"db", required_argument, 0, 'd'}, {"config", required_argument, 0, 'c'},
-		{"json", no_argument, 0, 'j'}, {"limit", required_argument, 0, 'l'},
-		{"state", required_argument, 0, 's'}, {0, 0, 0, 0}};
-	int c;
-	memset(o, 0, sizeof(*o));
-	o->limit = 50;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd': o->db = optarg; break;
-		case 'c': o->config = optarg; break;
-		case 'j': o->json = true; break;
-		case 'l': o->limit = strtol(optarg, NULL, 10); break;
-		case 's': o->state = optarg; break;
-		default: return -1;
-		}
-	}
-	return optind;
-}
-
-static xeci_db *open_db(const opts *o)
-{
-	xeci_config *cfg = NULL;
-	xeci_db *db = NULL;
-	if (xeci_cli_config_load(&cfg, o->config, o->db) < 0)
-		return NULL;
-	if (xeci_db_open(&db, cfg->db_path) < 0) {
-		fprintf(stderr, "xeci: %s\n", xeci_error_last());
-		db = NULL;
-	}
-	xeci_config_free(cfg);
-	return db;
-}
 
 static json_t *col_json(sqlite3_stmt *st, int i)
 {
@@ -223,12 +178,12 @@ static void print_version_line(json_t *v)
 
 int xeci_cmd_series_list(int argc, char **argv)
 {
-	opts o;
-	if (parse_opts(&o, argc, argv) != argc) {
+	xeci_cli_query o;
+	if (xeci_cli_query_parse(&o, argc, argv) != argc) {
 		fprintf(stderr, "usage: xeci series list [--json] [--limit N] [--state STATE] [--db FILE]\n");
 		return XECI_EXIT_USAGE;
 	}
-	xeci_db *db = open_db(&o);
+	xeci_db *db = xeci_cli_open_db(&o);
 	if (!db)
 		return XECI_EXIT_FAIL;
 	sqlite3_stmt *st;
@@ -304,15 +259,15 @@ static void print_show(json_t *s)
 
 int xeci_cmd_series_show(int argc, char **argv)
 {
-	opts o;
-	int first = parse_opts(&o, argc, argv);
+	xeci_cli_query o;
+	int first = xeci_cli_query_parse(&o, argc, argv);
 	char *end;
 	long long id = first == argc - 1 ? strtoll(argv[first], &end, 10) : 0;
-	if (first != argc - 1 || *end || id <= 0) {
+	if (first < 0 || first != argc - 1 || *end || id <= 0) {
 		fprintf(stderr, "usage: xeci series show ID [--json] [--db FILE]\n");
 		return XECI_EXIT_USAGE;
 	}
-	xeci_db *db = open_db(&o);
+	xeci_db *db = xeci_cli_open_db(&o);
 	if (!db)
 		return XECI_EXIT_FAIL;
 	sqlite3_stmt *st;

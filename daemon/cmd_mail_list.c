@@ -1,5 +1,5 @@
-/* Queries of the database: xeci mail list, xeci series list|show. */
-#include <getopt.h>
+/* xeci mail list: the stored messages, newest first; --errors: those kept
+ * with the reason they could not be used. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,63 +11,6 @@
 #include "error.h"
 #include "util.h"
 
-int xeci_cli_config_load(xeci_config **out, const char *opt_config, const char *opt_db)
-{
-	const char *env = getenv("XECI_DB");
-	int rc = xeci_config_load_db(out, opt_config, opt_db ? opt_db : (env && *env ? env : NULL));
-	if (rc < 0)
-		fprintf(stderr, "xeci: %s\n", xeci_error_last());
-	return rc;
-}
-
-/* Options common to the query commands. */
-typedef struct query_opts {
-	const char *db;
-	const char *config;
-	bool json;
-	bool errors;
-	long limit;
-} query_opts;
-
-static int parse_query_opts(query_opts *q, int argc, char **argv, int *first_arg)
-{
-	static const struct option longopts[] = {
-		{"db", required_argument, 0, 'd'}, {"config", required_argument, 0, 'c'},
-		{"json", no_argument, 0, 'j'}, {"errors", no_argument, 0, 'e'},
-		{"limit", required_argument, 0, 'l'}, {0, 0, 0, 0}};
-	int c;
-	memset(q, 0, sizeof(*q));
-	q->limit = 100;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd': q->db = optarg; break;
-		case 'c': q->config = optarg; break;
-		case 'j': q->json = true; break;
-		case 'e': q->errors = true; break;
-		case 'l': q->limit = strtol(optarg, NULL, 10); break;
-		default: return XECI_EXIT_USAGE;
-		}
-	}
-	*first_arg = optind;
-	return 0;
-}
-
-/* Opens the database the options name; prints the error and returns NULL. */
-static xeci_db *open_db(const query_opts *q)
-{
-	xeci_config *cfg = NULL;
-	xeci_db *db = NULL;
-	if (xeci_cli_config_load(&cfg, q->config, q->db) < 0)
-		return NULL;
-	if (xeci_db_open(&db, cfg->db_path) < 0) {
-		fprintf(stderr, "xeci: %s\n", xeci_error_last());
-		db = NULL;
-	}
-	xeci_config_free(cfg);
-	return db;
-}
-
 static const char *col_text(sqlite3_stmt *st, int i)
 {
 	const char *s = (const char *)sqlite3_column_text(st, i);
@@ -76,13 +19,12 @@ static const char *col_text(sqlite3_stmt *st, int i)
 
 int xeci_cmd_mail_list(int argc, char **argv)
 {
-	query_opts q;
-	int first;
-	if (parse_query_opts(&q, argc, argv, &first) || first != argc) {
+	xeci_cli_query q;
+	if (xeci_cli_query_parse(&q, argc, argv) != argc) {
 		fprintf(stderr, "usage: xeci mail list [--errors] [--json] [--limit N] [--db FILE]\n");
 		return XECI_EXIT_USAGE;
 	}
-	xeci_db *db = open_db(&q);
+	xeci_db *db = xeci_cli_open_db(&q);
 	if (!db)
 		return XECI_EXIT_FAIL;
 	sqlite3_stmt *st;
