@@ -2,6 +2,7 @@
  * loop, blocking work (fetches, parsing, SQLite transactions) on the thread
  * pool. Every stage resumes from the database after a restart. */
 #include <getopt.h>
+#include <git2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,10 @@ int main(int argc, char **argv)
 	}
 	xeci_db_close(db);
 	xeci_mail_global_init();
+	/* libgit2 stays initialised for the daemon's life: fetches on the
+	 * thread pool init and shut it down in turn, and a shutdown to zero
+	 * would drop the per-thread error state of the pool's threads. */
+	git_libgit2_init();
 
 	uv_loop_t *loop = uv_default_loop();
 	xeci_poller_new(&poller, loop, cfg);

@@ -101,8 +101,9 @@ static int insert_row(int64_t *rowid, xeci_db *db, int64_t inbox_id, const xeci_
 		if (m->date)
 			sqlite3_bind_int64(st, 14, m->date);
 		bind_text_or_null(st, 15, m->in_reply_to);
-		sqlite3_bind_int(st, 16, m->has_patch);
 	}
+	/* an unparsed mail has no patch we know of (the column is NOT NULL) */
+	sqlite3_bind_int(st, 16, m ? m->has_patch : 0);
 	int rc = sqlite3_step(st);
 	free(made);
 	if (rc != SQLITE_DONE)

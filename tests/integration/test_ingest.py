@@ -169,6 +169,27 @@ class IngestTest(unittest.TestCase):
         r = xeci("ingest", "--mbox", mbox, "--db", self.db)
         self.assertIn("6 messages (0 new, 6 duplicates, 0 errors", r.stdout)
 
+    def test_maildir_and_size_limit(self):
+        mails = pi.format_series(self.repo, base=self.base, version=1, to=self.ib.address)
+        md = self.s.path("Maildir")
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(md, sub))
+        big = mails[2] + b"\n" + b"x" * 4096 + b"\n"  # patch 2, over the limit below
+        for i, m in enumerate([mails[0], mails[1], big, mails[3]]):
+            with open(os.path.join(md, "new" if i % 2 else "cur", f"{i:04d}.xeci:2,S"), "wb") as fh:
+                fh.write(m)
+        conf = self.s.path("small.conf")
+        with open(conf, "w") as fh:
+            fh.write("[ingest]\n\tmaxMessageSize = 4000\n")
+        r = xeci("ingest", "--maildir", md, "--db", self.db, "--config", conf)
+        self.assertIn("4 messages (3 new, 0 duplicates, 1 errors", r.stdout)
+        errs = [json.loads(l) for l in xeci("mail", "list", "--errors", "--json", "--db", self.db).stdout.splitlines()]
+        self.assertEqual(len(errs), 1)
+        self.assertIn("over the size limit", errs[0]["error"])
+        self.assertGreater(errs[0]["size"], 4000)
+        v = self.only_series()["versions"][0]
+        self.assertEqual((v["state"], v["missing"]), ("incomplete", [2]))
+
     def test_server_errors_are_reported(self):
         state = self.s.path("fake")
         base = pi.start_supervised(state, "fake", watch=os.getpid())
@@ -203,8 +224,47 @@ def fast_import_inbox(epoch_dir, n, prefix):
                    input=b"".join(cmds), check=True)
 
 
-class DaemonKillTest(unittest.TestCase):
-    """kill -9 of xecid in the middle of an ingest, restart: nothing lost, nothing twice."""
+class DaemonTest(unittest.TestCase):
+    """xecid: each inbox on its own timer; kill -9 in the middle of an ingest."""
+
+    def test_broken_inbox_does_not_stop_the_others(self):
+        with pi.Scratch() as s:
+            ib = s.inbox("good")
+            repo = s.path("linux")
+            base = pi.make_repo(repo, ncommits=2)
+            for m in pi.format_series(repo, base=base, version=1, to=ib.address):
+                ib.post(m)
+            fake = s.path("fake")
+            bad = pi.start_supervised(fake, "fake", watch=os.getpid())
+            db, conf = s.path("xeci.db"), s.path("xeci.conf")
+            with open(conf, "w") as fh:
+                fh.write(f'[database]\n\tpath = {db}\n'
+                         f'[inbox "broken"]\n\turl = {bad}error/\n\tpollInterval = 1\n'
+                         f'[inbox "good"]\n\turl = {ib.dir}\n\tpollInterval = 1\n')
+            proc = subprocess.Popen([XECID, "--config", conf], stderr=subprocess.PIPE, text=True)
+            try:
+                deadline = time.monotonic() + 60
+                versions, errors = [], 0
+                while time.monotonic() < deadline:
+                    time.sleep(0.5)
+                    try:
+                        con = sqlite3.connect(db, timeout=10)
+                        versions = con.execute("SELECT state FROM series_versions").fetchall()
+                        errors = con.execute("SELECT count(*) FROM fetch_errors").fetchone()[0]
+                        con.close()
+                    except sqlite3.OperationalError:
+                        continue
+                    if versions and errors >= 2:
+                        break
+                self.assertEqual(versions, [("complete",)])
+                self.assertGreaterEqual(errors, 2, "the broken inbox is retried")
+            finally:
+                proc.terminate()
+                _, err = proc.communicate(timeout=30)
+                pi.stop_supervised(fake)
+            self.assertEqual(proc.returncode, 0, err[-3000:])
+            self.assertIn("inbox broken: fetch failed", err)
+            self.assertIn("next try in", err)
 
     def test_kill9_mid_ingest(self):
         with tempfile.TemporaryDirectory(prefix="xeci-kill-") as d:
