@@ -16,9 +16,13 @@
 #include "error.h"
 #include "log.h"
 #include "msgstore.h"
+#include "series_cache.h"
 #include "util.h"
 
 #define DEFAULT_BATCH 1000
+/* Parses kept for the series stage: a thread's replies mostly arrive within
+ * a few thousand messages of its patches. ~1 KB each. */
+#define CACHE_ENTRIES 16384
 
 /* One message of a batch. */
 typedef struct pending {
@@ -43,6 +47,7 @@ typedef struct batch {
 
 struct xeci_ingest {
 	xeci_db *db; /* used by the store thread only, while it runs */
+	xeci_series_cache *cache; /* the store thread's */
 	int64_t inbox_id;
 	xeci_ingest_opts opts;
 	batch *filling; /* the fetching thread's */
@@ -101,22 +106,31 @@ static void parse_one(pending *p, size_t max)
 	json_t *j = xeci_mail_to_json(p->mail);
 	p->json = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
+	/* the message and patch text are in raw and not in the JSON: what is
+	 * stored and what the series stage reads do without them */
+	free(p->mail->message);
+	free(p->mail->patch);
+	p->mail->message = p->mail->patch = NULL;
+	p->mail->patch_len = 0;
 }
 
 /* --- storing (store thread) --- */
 
-static int store_one(xeci_ingest *ing, const pending *p, int64_t *rowids, xeci_mail **mails,
-		     size_t *nstored, xeci_ingest_stats *st)
+/* Stores one message; a stored parse goes to the cache (taken from p). */
+static int store_one(xeci_ingest *ing, pending *p, int64_t now, int64_t *rowids, size_t *nstored,
+		     xeci_ingest_stats *st)
 {
 	if (p->removed) {
 		bool found;
 		if (xeci_msgstore_remove(&found, ing->db, ing->inbox_id, p->sha) < 0)
 			return XECI_EIO;
 		st->removed += found;
+		if (found) /* a cached row may be this one: it no longer loads */
+			xeci_series_cache_clear(ing->cache);
 		return 0;
 	}
 	xeci_msg_record rec = {p->raw ? p->raw : "", p->len, p->sha, p->mail, p->json, p->error};
-	xeci_msg_source src = {p->source, p->epoch, p->commit[0] ? p->commit : NULL};
+	xeci_msg_source src = {p->source, p->epoch, p->commit[0] ? p->commit : NULL, now};
 	int64_t rowid;
 	xeci_msg_outcome outcome;
 	int rc = xeci_msgstore_put(&rowid, &outcome, ing->db, ing->inbox_id, &rec, &src);
@@ -125,8 +139,9 @@ static int store_one(xeci_ingest *ing, const pending *p, int64_t *rowids, xeci_m
 	switch (outcome) {
 	case XECI_MSG_STORED:
 		st->stored++;
-		rowids[*nstored] = rowid;
-		mails[(*nstored)++] = p->mail;
+		rowids[(*nstored)++] = rowid;
+		xeci_series_cache_put(ing->cache, rowid, p->mail, now);
+		p->mail = NULL;
 		break;
 	case XECI_MSG_DUPLICATE:
 		st->duplicates++;
@@ -167,28 +182,27 @@ static int save_cursors(xeci_ingest *ing, const batch *b)
 	return 0;
 }
 
-static int store_batch_locked(xeci_ingest *ing, const batch *b, xeci_ingest_stats *st)
+static int store_batch_locked(xeci_ingest *ing, batch *b, xeci_ingest_stats *st)
 {
 	static const xeci_series_opts defaults = {NULL, 24 * 3600};
 	int64_t *rowids = xeci_malloc(b->n * sizeof(*rowids));
-	xeci_mail **mails = xeci_malloc(b->n * sizeof(*mails));
+	int64_t now = xeci_time_now();
 	size_t nstored = 0;
 	int completed = 0, rc = 0;
 	for (size_t i = 0; i < b->n && rc == 0; i++)
-		rc = store_one(ing, &b->items[i], rowids, mails, &nstored, st);
+		rc = store_one(ing, &b->items[i], now, rowids, &nstored, st);
 	if (rc == 0)
 		rc = save_cursors(ing, b);
 	if (rc == 0 && nstored)
-		rc = xeci_series_update_parsed(ing->db, ing->inbox_id, rowids, mails, nstored,
+		rc = xeci_series_update_cached(ing->db, ing->inbox_id, rowids, nstored, ing->cache,
 					       ing->opts.series ? ing->opts.series : &defaults, &completed);
 	st->completed += (uint64_t)completed;
 	free(rowids);
-	free(mails);
 	return rc;
 }
 
 /* Commits one batch; on failure nothing of it stays (rolled back). */
-static int store_batch(xeci_ingest *ing, const batch *b, xeci_ingest_stats *st, char *err, size_t errlen)
+static int store_batch(xeci_ingest *ing, batch *b, xeci_ingest_stats *st, char *err, size_t errlen)
 {
 	xeci_ingest_stats s = *st;
 	int rc = xeci_db_begin(ing->db);
@@ -197,6 +211,7 @@ static int store_batch(xeci_ingest *ing, const batch *b, xeci_ingest_stats *st, 
 	if (rc < 0) {
 		snprintf(err, errlen, "storing a batch of %zu messages: %s", b->n, xeci_error_last());
 		xeci_db_rollback(ing->db);
+		xeci_series_cache_clear(ing->cache); /* its rowids are free again */
 		return rc;
 	}
 	*st = s;
@@ -249,6 +264,7 @@ int xeci_ingest_new(xeci_ingest **out, xeci_db *db, int64_t inbox_id, const xeci
 	xeci_ingest *ing = xeci_calloc(1, sizeof(*ing));
 	ing->db = db;
 	ing->inbox_id = inbox_id;
+	ing->cache = xeci_series_cache_new(CACHE_ENTRIES);
 	if (opts)
 		ing->opts = *opts;
 	if (!ing->opts.batch_size)
@@ -356,6 +372,7 @@ void xeci_ingest_free(xeci_ingest *ing)
 		pthread_join(ing->thread, NULL);
 	batch_free(ing->queued);
 	batch_free(ing->filling);
+	xeci_series_cache_free(ing->cache);
 	pthread_mutex_destroy(&ing->mu);
 	pthread_cond_destroy(&ing->cv);
 	free(ing);

@@ -73,7 +73,7 @@ static int insert_row(int64_t *rowid, xeci_db *db, int64_t inbox_id, const xeci_
 	if (xeci_db_prepare(&st, db,
 			    "INSERT INTO messages(inbox_id, message_id, raw_sha256, size, raw, source, epoch,"
 			    " commit_oid, status, error, parsed, subject, author_email, date, in_reply_to,"
-			    " has_patch) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") < 0)
+			    " has_patch, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") < 0)
 		return XECI_EIO;
 	if (inbox_id > 0)
 		sqlite3_bind_int64(st, 1, inbox_id);
@@ -87,6 +87,7 @@ static int insert_row(int64_t *rowid, xeci_db *db, int64_t inbox_id, const xeci_
 	bind_text_or_null(st, 8, src->commit);
 	sqlite3_bind_text(st, 9, error ? "error" : "ok", -1, SQLITE_STATIC);
 	bind_text_or_null(st, 10, error);
+	sqlite3_bind_int64(st, 17, src->received_at ? src->received_at : xeci_time_now());
 	if (m) {
 		const char *parsed = r->parsed_json;
 		if (!parsed && !error) {

@@ -24,6 +24,7 @@ typedef struct xeci_msg_source {
 	const char *source;  /* where it came from, for humans */
 	int epoch;           /* -1 when not from a git epoch */
 	const char *commit;  /* NULL when not from a git epoch */
+	int64_t received_at; /* its received_at; 0: now */
 } xeci_msg_source;
 
 /* A received message and what was made of it before storing. */

@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "log.h"
+#include "series_cache.h"
 #include "series_store_int.h"
 #include "util.h"
 
@@ -140,6 +141,15 @@ static int load_row(xeci_mail **out, int64_t *received, xeci_db *db, int64_t row
 	return 0;
 }
 
+/* A row's parse from the cache (borrowed), else read back (owned). */
+static int fetch(xeci_mail **out, int64_t *received, bool *borrowed, xeci_db *db,
+		 const xeci_series_cache *cache, int64_t rowid)
+{
+	*out = xeci_series_cache_get(cache, rowid, received);
+	*borrowed = *out != NULL;
+	return *out ? 0 : load_row(out, received, db, rowid);
+}
+
 /* Runs a one-column rowid query and queues the unseen results. */
 static int queue_query(series_component *c, xeci_db *db, sqlite3_stmt *st, int64_t **q, size_t *nq,
 		       size_t *capq)
@@ -231,7 +241,8 @@ static int relevant(bool *out, xeci_db *db, const xeci_mail *m)
 }
 
 int xeci_series__load_component(series_component *c, xeci_db *db, int64_t inbox_id,
-				const int64_t *rowids, xeci_mail *const *given, size_t n)
+				const int64_t *rowids, xeci_mail *const *given, size_t n,
+				const xeci_series_cache *cache)
 {
 	int64_t *q = NULL;
 	size_t nq = 0, capq = 0;
@@ -246,7 +257,7 @@ int xeci_series__load_component(series_component *c, xeci_db *db, int64_t inbox_
 		if (borrowed) {
 			m = given[i];
 			recv = xeci_time_now(); /* stored just now */
-		} else if ((rc = load_row(&m, &recv, db, rowids[i])) || !m) {
+		} else if ((rc = fetch(&m, &recv, &borrowed, db, cache, rowids[i])) || !m) {
 			continue;
 		}
 		if ((rc = relevant(&rel, db, m)) || !rel) {
@@ -261,9 +272,10 @@ int xeci_series__load_component(series_component *c, xeci_db *db, int64_t inbox_
 	for (size_t qi = 0; qi < nq && !rc; qi++) {
 		xeci_mail *m;
 		int64_t recv = 0;
-		if ((rc = load_row(&m, &recv, db, q[qi])) || !m)
+		bool borrowed;
+		if ((rc = fetch(&m, &recv, &borrowed, db, cache, q[qi])) || !m)
 			continue;
-		component_add(c, q[qi], m, recv, false);
+		component_add(c, q[qi], m, recv, borrowed);
 		rc = expand(c, db, inbox_id, q[qi], m, &q, &nq, &capq);
 	}
 	free(q);

@@ -505,6 +505,10 @@ static int count_complete(int *out, xeci_db *db, const int64_t *ids, size_t n)
 	return 0;
 }
 
+static int update(xeci_db *db, int64_t inbox_id, const int64_t *message_rowids,
+		  xeci_mail *const *mails, size_t n, const xeci_series_cache *cache,
+		  const xeci_series_opts *opts, int *completed);
+
 int xeci_series_update(xeci_db *db, int64_t inbox_id, const int64_t *message_rowids, size_t n,
 		       const xeci_series_opts *opts, int *completed)
 {
@@ -515,6 +519,19 @@ int xeci_series_update_parsed(xeci_db *db, int64_t inbox_id, const int64_t *mess
 			      xeci_mail *const *mails, size_t n, const xeci_series_opts *opts,
 			      int *completed)
 {
+	return update(db, inbox_id, message_rowids, mails, n, NULL, opts, completed);
+}
+
+int xeci_series_update_cached(xeci_db *db, int64_t inbox_id, const int64_t *message_rowids, size_t n,
+			      xeci_series_cache *cache, const xeci_series_opts *opts, int *completed)
+{
+	return update(db, inbox_id, message_rowids, NULL, n, cache, opts, completed);
+}
+
+static int update(xeci_db *db, int64_t inbox_id, const int64_t *message_rowids,
+		  xeci_mail *const *mails, size_t n, const xeci_series_cache *cache,
+		  const xeci_series_opts *opts, int *completed)
+{
 	static const xeci_series_opts defaults = {0};
 	series_component c = {0};
 	xeci_series_set *set = NULL;
@@ -522,7 +539,7 @@ int xeci_series_update_parsed(xeci_db *db, int64_t inbox_id, const int64_t *mess
 	int rc;
 	if (completed)
 		*completed = 0;
-	if ((rc = xeci_series__load_component(&c, db, inbox_id, message_rowids, mails, n)))
+	if ((rc = xeci_series__load_component(&c, db, inbox_id, message_rowids, mails, n, cache)))
 		goto out;
 	if (!c.n)
 		goto out;

@@ -3,6 +3,7 @@
 #ifndef XECI_SERIES_STORE_INT_H
 #define XECI_SERIES_STORE_INT_H
 
+#include "series_cache.h"
 #include "series_int.h"
 
 /* The messages of the threads a batch touches: mails[i] is messages row
@@ -19,9 +20,11 @@ typedef struct series_component {
 } series_component;
 
 /* given (may be NULL): the caller's parse of rowids[i], to spare reading it
- * back from the database; borrowed, not freed. */
+ * back from the database; borrowed, not freed. cache (may be NULL): parses
+ * of recently stored rows, seeds and neighbours alike; borrowed too. */
 int xeci_series__load_component(series_component *c, xeci_db *db, int64_t inbox_id,
-				const int64_t *rowids, xeci_mail *const *given, size_t n);
+				const int64_t *rowids, xeci_mail *const *given, size_t n,
+				const xeci_series_cache *cache);
 void xeci_series__component_free(series_component *c);
 
 #endif

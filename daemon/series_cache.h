@@ -1,0 +1,40 @@
+/* Recently stored parses, kept for the series stage so that the neighbours
+ * of a new message in its thread need not be read back from messages.parsed
+ * (json_loads + xeci_mail_from_json cost more than the rest of the update).
+ *
+ * Entries are slim: the mail without its message and patch text (the series
+ * stage reads neither, and messages.parsed holds neither), so the cache holds
+ * what xeci_mail_from_json would give back. Bounded: a slot per rowid modulo
+ * the capacity, a newer rowid evicting the older one, which stays loadable
+ * from the database. Owned by one thread (the ingest's store thread). */
+#ifndef XECI_SERIES_CACHE_H
+#define XECI_SERIES_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "mail.h"
+#include "series.h"
+
+typedef struct xeci_series_cache xeci_series_cache;
+
+/* capacity: entries at most (rounded up to a power of two). */
+xeci_series_cache *xeci_series_cache_new(size_t capacity);
+void xeci_series_cache_free(xeci_series_cache *c);
+
+/* Takes the mail of messages row rowid (status ok, received_at received):
+ * frees its message and patch text and keeps the rest. */
+void xeci_series_cache_put(xeci_series_cache *c, int64_t rowid, xeci_mail *m, int64_t received);
+/* The kept mail of rowid (borrowed, valid until the next put or clear), or
+ * NULL. */
+xeci_mail *xeci_series_cache_get(const xeci_series_cache *c, int64_t rowid, int64_t *received);
+/* Forgets everything: rows were rolled back or changed status. */
+void xeci_series_cache_clear(xeci_series_cache *c);
+
+/* xeci_series_update for rows that are all in the cache or the database:
+ * neighbours are taken from the cache when there. cache may be NULL. */
+int xeci_series_update_cached(xeci_db *db, int64_t inbox_id, const int64_t *message_rowids, size_t n,
+			      xeci_series_cache *cache, const xeci_series_opts *opts, int *completed);
+
+#endif
