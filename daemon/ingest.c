@@ -15,6 +15,7 @@
 
 #include "error.h"
 #include "log.h"
+#include "mail_json_write.h"
 #include "msgstore.h"
 #include "series_cache.h"
 #include "util.h"
@@ -103,9 +104,7 @@ static void parse_one(pending *p, size_t max)
 		p->mail = NULL;
 		return;
 	}
-	json_t *j = xeci_mail_to_json(p->mail);
-	p->json = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
+	p->json = xeci_mail_json_text(p->mail);
 	/* the message and patch text are in raw and not in the JSON: what is
 	 * stored and what the series stage reads do without them */
 	free(p->mail->message);

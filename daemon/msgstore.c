@@ -6,6 +6,7 @@
 
 #include "error.h"
 #include "log.h"
+#include "mail_json_write.h"
 #include "util.h"
 
 static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
@@ -91,9 +92,7 @@ static int insert_row(int64_t *rowid, xeci_db *db, int64_t inbox_id, const xeci_
 	if (m) {
 		const char *parsed = r->parsed_json;
 		if (!parsed && !error) {
-			json_t *j = xeci_mail_to_json(m);
-			parsed = made = json_dumps(j, JSON_COMPACT);
-			json_decref(j);
+			parsed = made = xeci_mail_json_text(m);
 		}
 		if (!error)
 			bind_text_or_null(st, 11, parsed);
