@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "log.h"
+#include "buf.h"
 #include "series_store_int.h"
 #include "util.h"
 
@@ -18,6 +19,7 @@ typedef struct found_version {
 	char state[16];
 	int received;
 	char *subject; /* as stored: when it changes (the cover arrived), the link is redone */
+	char digest[65]; /* rows_digest: of its patches and trailers rows; "" when unknown */
 } found_version;
 
 typedef struct upsert_ctx {
@@ -30,9 +32,10 @@ typedef struct upsert_ctx {
 } upsert_ctx;
 
 static const char *Q_BY_KEY = "SELECT id, series_id, completed_at IS NOT NULL, state, received,"
-			      " subject FROM series_versions WHERE inbox_id = ? AND posting_key = ?";
+			      " subject, rows_digest FROM series_versions WHERE inbox_id = ? AND posting_key = ?";
 static const char *Q_BY_PATCH =
-	"SELECT v.id, v.series_id, v.completed_at IS NOT NULL, v.state, v.received, v.subject"
+	"SELECT v.id, v.series_id, v.completed_at IS NOT NULL, v.state, v.received, v.subject,"
+	" v.rows_digest"
 	" FROM series_patches p JOIN series_versions v ON v.id = p.version_id"
 	" WHERE p.message_id = ? AND v.inbox_id = ? AND v.version = ? ORDER BY v.id LIMIT 1";
 static const char *Q_SERIES_BY_CHANGE =
@@ -52,16 +55,16 @@ static const char *Q_VERSION_INSERT =
 	"INSERT INTO series_versions (series_id, inbox_id, posting_key, version, subject, author,"
 	" cover_message_id, root_parent_id, total, received, base_commit, change_id,"
 	" prerequisite_ids, depends_on, state, ignored_reason, missing, first_date, last_date,"
-	" last_received_at, completed_at)"
+	" last_received_at, completed_at, rows_digest)"
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-	" ?19, ?20, ?21)";
+	" ?19, ?20, ?21, ?23)";
 static const char *Q_VERSION_UPDATE =
 	"UPDATE series_versions SET series_id = ?1, inbox_id = ?2, posting_key = ?3, version = ?4,"
 	" subject = ?5, author = ?6, cover_message_id = ?7, root_parent_id = ?8, total = ?9,"
 	" received = ?10, base_commit = ?11, change_id = ?12, prerequisite_ids = ?13,"
 	" depends_on = ?14, state = ?15, ignored_reason = ?16, missing = ?17, first_date = ?18,"
-	" last_date = ?19, last_received_at = ?20, completed_at = coalesce(completed_at, ?21)"
-	" WHERE id = ?22";
+	" last_date = ?19, last_received_at = ?20, completed_at = coalesce(completed_at, ?21),"
+	" rows_digest = ?23 WHERE id = ?22";
 static const char *Q_PATCHES_DEL = "DELETE FROM series_patches WHERE version_id = ?";
 static const char *Q_PATCH_INS =
 	"INSERT INTO series_patches (version_id, idx, message_rowid, message_id, subject,"
@@ -121,6 +124,8 @@ static int read_found(found_version *f, xeci_db *db, sqlite3_stmt *st)
 		f->received = sqlite3_column_int(st, 4);
 		const char *subj = (const char *)sqlite3_column_text(st, 5);
 		f->subject = subj ? xeci_strdup(subj) : NULL;
+		const char *dg = (const char *)sqlite3_column_text(st, 6);
+		snprintf(f->digest, sizeof(f->digest), "%s", dg ? dg : "");
 	}
 	sqlite3_reset(st);
 	if (s == SQLITE_ROW)
@@ -265,6 +270,41 @@ static char *json_missing(const xeci_series_version *v)
 	return s;
 }
 
+static void digest_str(xeci_buf *b, const char *s)
+{
+	if (s)
+		xeci_buf_printf(b, "%zu:%s", strlen(s), s);
+	else
+		xeci_buf_putc(b, '-');
+}
+
+static void digest_trailers(xeci_buf *b, int idx, const xeci_trailer *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		xeci_buf_printf(b, "t%d,%zu,", idx, i);
+		digest_str(b, t[i].name);
+		digest_str(b, t[i].value);
+	}
+}
+
+/* sha256 of every value write_patches would write for v: equal digests,
+ * equal rows. */
+static void rows_digest(char out[65], const upsert_ctx *u, const xeci_series_version *v)
+{
+	xeci_buf b = XECI_BUF_INIT;
+	for (size_t i = 0; i < v->npatches; i++) {
+		const xeci_series_patch *p = &v->patches[i];
+		xeci_buf_printf(&b, "p%d,%lld,", p->index, (long long)rowid_of(u->c, p->mail, NULL));
+		digest_str(&b, p->mail->message_id);
+		digest_str(&b, p->mail->subject_clean);
+		digest_str(&b, p->mail->patch_sha256[0] ? p->mail->patch_sha256 : NULL);
+		digest_trailers(&b, p->index, p->trailers, p->ntrailers);
+	}
+	digest_trailers(&b, 0, v->cover_trailers, v->ncover_trailers);
+	xeci_sha256_hex(out, b.ptr ? b.ptr : "", b.len);
+	xeci_buf_free(&b);
+}
+
 static int write_patches(upsert_ctx *u, int64_t vid, const xeci_series_version *v)
 {
 	sqlite3_stmt *st;
@@ -385,6 +425,8 @@ static int upsert_version(upsert_ctx *u, const xeci_series_version *v)
 	for (size_t i = 0; i < v->npatches; i++)
 		rowid_of(u->c, v->patches[i].mail, &received);
 	bool now_complete = !strcmp(state, "complete") && !f.completed;
+	char digest[65];
+	rows_digest(digest, u, v);
 
 	sqlite3_stmt *st;
 	if ((rc = xeci_db_prepare(&st, u->db, f.id ? Q_VERSION_UPDATE : Q_VERSION_INSERT)))
@@ -418,6 +460,7 @@ static int upsert_version(upsert_ctx *u, const xeci_series_version *v)
 		sqlite3_bind_null(st, 21);
 	if (f.id)
 		sqlite3_bind_int64(st, 22, f.id);
+	bind_text(st, 23, digest);
 	rc = step_done(u->db, st, "storing a series version");
 	free(prereq);
 	free(deps);
@@ -428,6 +471,8 @@ static int upsert_version(upsert_ctx *u, const xeci_series_version *v)
 	push64(&u->touched_series, &u->ntouched, &u->captouched, series_id);
 	if (now_complete)
 		push64(&u->newly_complete, &u->nnew, &u->capnew, vid);
+	if (f.id && !strcmp(f.digest, digest))
+		return 0; /* its patches and trailers rows are these already */
 	return write_patches(u, vid, v);
 }
 
