@@ -24,6 +24,9 @@
 /* Parses kept for the series stage: a thread's replies mostly arrive within
  * a few thousand messages of its patches. ~1 KB each. */
 #define CACHE_ENTRIES 16384
+/* messages committed together at most, when batches queue up */
+#define GROUP_MAX 4000
+#define BULK_CHECKPOINT_PAGES "10000"
 
 /* One message of a batch. */
 typedef struct pending {
@@ -200,15 +203,41 @@ static int store_batch_locked(xeci_ingest *ing, batch *b, xeci_ingest_stats *st)
 	return rc;
 }
 
-/* Commits one batch; on failure nothing of it stays (rolled back). */
-static int store_batch(xeci_ingest *ing, batch *b, xeci_ingest_stats *st, char *err, size_t errlen)
+/* Takes the queued batch, if any, letting the fetching thread queue the
+ * next one while this one is stored. */
+static batch *take(xeci_ingest *ing)
+{
+	pthread_mutex_lock(&ing->mu);
+	batch *b = ing->queued;
+	ing->queued = NULL;
+	pthread_cond_broadcast(&ing->cv);
+	pthread_mutex_unlock(&ing->mu);
+	return b;
+}
+
+/* Stores b and, while the fetching thread keeps up, the batches it queues
+ * meanwhile, in one transaction with their cursors (a commit per batch was a
+ * fifth of the store thread: each rewrote the same index pages). On failure
+ * nothing of them stays (rolled back). */
+static int store_group(xeci_ingest *ing, batch *b, xeci_ingest_stats *st, int *last_epoch,
+		       char *err, size_t errlen)
 {
 	xeci_ingest_stats s = *st;
+	size_t n = 0;
 	int rc = xeci_db_begin(ing->db);
-	if (rc == 0 && (rc = store_batch_locked(ing, b, &s)) == 0)
+	while (rc == 0 && b) {
+		rc = store_batch_locked(ing, b, &s);
+		n += b->n;
+		if (b->n)
+			*last_epoch = b->items[b->n - 1].epoch;
+		batch_free(b);
+		b = rc == 0 && n < GROUP_MAX ? take(ing) : NULL;
+	}
+	batch_free(b);
+	if (rc == 0)
 		rc = xeci_db_commit(ing->db);
 	if (rc < 0) {
-		snprintf(err, errlen, "storing a batch of %zu messages: %s", b->n, xeci_error_last());
+		snprintf(err, errlen, "storing a batch of %zu messages: %s", n, xeci_error_last());
 		xeci_db_rollback(ing->db);
 		xeci_series_cache_clear(ing->cache); /* its rowids are free again */
 		return rc;
@@ -217,28 +246,39 @@ static int store_batch(xeci_ingest *ing, batch *b, xeci_ingest_stats *st, char *
 	return 0;
 }
 
+/* While the store thread runs, WAL checkpoints are fewer and larger: a page
+ * written by several commits is copied into the database once. */
+static void bulk_mode(xeci_ingest *ing, bool on)
+{
+	xeci_db_exec(ing->db, on ? "PRAGMA wal_autocheckpoint = " BULK_CHECKPOINT_PAGES
+				 : "PRAGMA wal_autocheckpoint = 1000; PRAGMA wal_checkpoint(PASSIVE)");
+}
+
 static void *store_thread(void *arg)
 {
 	xeci_ingest *ing = arg;
+	bulk_mode(ing, true);
 	pthread_mutex_lock(&ing->mu);
 	for (;;) {
 		while (!ing->queued && !ing->stop)
 			pthread_cond_wait(&ing->cv, &ing->mu);
 		if (!ing->queued)
 			break;
-		batch *b = ing->queued;
-		ing->queued = NULL;
 		ing->busy = true;
 		xeci_ingest_stats st = ing->stats;
 		int failed = ing->store_rc;
 		pthread_mutex_unlock(&ing->mu);
 
 		char err[1024] = "";
+		int last_epoch = -1;
+		batch *b = take(ing);
 		/* after a failure, later batches are dropped: their cursor must not
 		 * move past the failed one */
-		int rc = failed ? failed : store_batch(ing, b, &st, err, sizeof(err));
-		int last_epoch = b->n ? b->items[b->n - 1].epoch : -1;
-		batch_free(b);
+		int rc = failed;
+		if (failed)
+			batch_free(b);
+		else
+			rc = store_group(ing, b, &st, &last_epoch, err, sizeof(err));
 		if (rc == 0 && ing->opts.progress)
 			ing->opts.progress(&st, last_epoch, ing->opts.progress_payload);
 
@@ -253,6 +293,7 @@ static void *store_thread(void *arg)
 		pthread_cond_broadcast(&ing->cv);
 	}
 	pthread_mutex_unlock(&ing->mu);
+	bulk_mode(ing, false);
 	return NULL;
 }
 
