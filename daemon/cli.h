@@ -12,6 +12,7 @@ int xeci_cmd_series_assemble(int argc, char **argv); /* cmd_series.c */
 int xeci_cmd_series_list(int argc, char **argv);    /* cmd_series_db.c */
 int xeci_cmd_series_show(int argc, char **argv);    /* cmd_series_db.c */
 int xeci_cmd_ingest(int argc, char **argv);         /* cmd_ingest.c */
+int xeci_cmd_apply(int argc, char **argv);          /* cmd_apply.c */
 
 /* Shared option helpers (cli.c). */
 #include <stdbool.h>

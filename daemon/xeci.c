@@ -21,6 +21,7 @@ static const command commands[] = {
 	{"series", "show", xeci_cmd_series_show, "series show ID [--db FILE] [--json]"},
 	{NULL, "ingest", xeci_cmd_ingest,
 	 "ingest (--inbox URL_OR_DIR | --mbox FILE | --maildir DIR) [--db FILE]   fetch into the database"},
+	{NULL, "apply", xeci_cmd_apply, "apply --repo GITDIR --mbox FILE [--branch BRANCH] [--ref REF]   base detection and apply, as JSON"},
 };
 
 static void usage(FILE *f)
