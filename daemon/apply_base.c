@@ -174,30 +174,105 @@ static int64_t newest_date(const xeci_mail *const *patches, size_t n)
 	return d;
 }
 
+/* A bounded newest-first walk of the branch's history. libgit2's revwalk
+ * with GIT_SORT_TIME prepares the whole history before the first commit
+ * (a kernel has a million) and orders equal times arbitrarily; this one is
+ * lazy, reads at most the bound, and breaks ties child first. */
+typedef struct walk_item {
+	int64_t time;
+	uint64_t seq; /* insertion order: a child is queued before its parents */
+	git_oid id;
+} walk_item;
+
+typedef struct history_walk {
+	walk_item *heap;
+	size_t n, cap;
+	git_oid *seen; /* every id ever queued; linear search is fine at the bound */
+	size_t nseen;
+	uint64_t seq;
+} history_walk;
+
+static bool item_before(const walk_item *a, const walk_item *b)
+{
+	return a->time != b->time ? a->time > b->time : a->seq < b->seq;
+}
+
+static void walk_push(history_walk *w, const git_oid *id, int64_t time)
+{
+	for (size_t i = 0; i < w->nseen; i++)
+		if (git_oid_equal(&w->seen[i], id))
+			return;
+	w->seen = xeci_realloc(w->seen, (w->nseen + 1) * sizeof(*w->seen));
+	git_oid_cpy(&w->seen[w->nseen++], id);
+	if (w->n == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 64;
+		w->heap = xeci_realloc(w->heap, w->cap * sizeof(*w->heap));
+	}
+	size_t i = w->n++;
+	walk_item it = {time, w->seq++, *id};
+	while (i > 0 && item_before(&it, &w->heap[(i - 1) / 2])) {
+		w->heap[i] = w->heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	w->heap[i] = it;
+}
+
+static bool walk_pop(history_walk *w, walk_item *out)
+{
+	if (!w->n)
+		return false;
+	*out = w->heap[0];
+	walk_item last = w->heap[--w->n];
+	size_t i = 0;
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= w->n)
+			break;
+		if (c + 1 < w->n && item_before(&w->heap[c + 1], &w->heap[c]))
+			c++;
+		if (!item_before(&w->heap[c], &last))
+			break;
+		w->heap[i] = w->heap[c];
+		i = c;
+	}
+	if (w->n)
+		w->heap[i] = last;
+	return true;
+}
+
 /* Walks back from head (newest first) for the newest commit whose tree
  * matches every pre-image; else the one with the fewest mismatches (newest
  * among equals), as long as at least one file matched. */
 static int blob_search(git_oid *out, int *mismatches, git_repository *repo, const git_oid *head,
 		       const xeci_apply_preimage *pre, size_t npre, int64_t since, int max_commits)
 {
-	git_revwalk *walk;
-	git_oid id;
-	int best = -1, rc;
+	history_walk w = {0};
+	walk_item it;
+	int best = -1;
 	size_t judged = 0;
 	for (size_t i = 0; i < npre; i++)
 		judged += pre[i].absent || pre[i].abbrev > 0;
 	if (!judged)
 		return XECI_ENOTFOUND;
-	if ((rc = git_revwalk_new(&walk, repo)) < 0 || (rc = git_revwalk_push(walk, head)) < 0)
-		return xeci_apply_git_error(rc, "revwalk");
-	git_revwalk_sorting(walk, GIT_SORT_TIME);
-	for (int count = 0; count < max_commits && (rc = git_revwalk_next(&id, walk)) == 0; count++) {
+	walk_push(&w, head, INT64_MAX);
+	for (int count = 0; count < max_commits && walk_pop(&w, &it); count++) {
 		git_commit *c;
 		git_tree *tree;
-		if (git_commit_lookup(&c, repo, &id) < 0)
+		if (git_commit_lookup(&c, repo, &it.id) < 0)
 			break;
 		int64_t when = git_commit_time(c);
-		rc = git_commit_tree(&tree, c);
+		if (since && when < since && count > 0) {
+			git_commit_free(c);
+			break;
+		}
+		int rc = git_commit_tree(&tree, c);
+		for (unsigned p = 0; rc == 0 && p < git_commit_parentcount(c); p++) {
+			git_commit *parent;
+			if (git_commit_parent(&parent, c, p) < 0)
+				continue; /* a shallow mirror: its history ends here */
+			walk_push(&w, git_commit_id(parent), git_commit_time(parent));
+			git_commit_free(parent);
+		}
 		git_commit_free(c);
 		if (rc < 0)
 			break;
@@ -205,12 +280,13 @@ static int blob_search(git_oid *out, int *mismatches, git_repository *repo, cons
 		git_tree_free(tree);
 		if (best < 0 || bad < best) {
 			best = bad;
-			git_oid_cpy(out, &id);
+			git_oid_cpy(out, &it.id);
 		}
-		if (bad == 0 || (since && when < since))
+		if (bad == 0)
 			break;
 	}
-	git_revwalk_free(walk);
+	free(w.heap);
+	free(w.seen);
 	git_error_clear();
 	if (best < 0 || (size_t)best >= judged)
 		return XECI_ENOTFOUND;

@@ -210,6 +210,35 @@ class ApplyTest(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assertTrue(out["applied"])
 
+    def test_partial_blob_match_that_applies(self):
+        # two files: xe_vm.c's pre-image is the base's blob (the target moved
+        # on past it), xe_long.c's pre-image exists only in the author's tree;
+        # the base matches one of two, the head none, and the series applies
+        # on the base
+        write_file(self.xe("xe_long.c"), "".join(f"int line{i};\n" for i in range(30)))
+        base = commit_all(self.src, "drm/xe: long file")
+        target = self.clone("target.git")
+        work = self.clone("twork", bare=False)
+        with open(os.path.join(work, "drivers/gpu/drm/xe/xe_vm.c"), "a") as fh:
+            fh.write("/* upstream */\n")
+        commit_all(work, "drm/xe: upstream vm change")
+        pi.git(work, "push", "-q", target, "HEAD:master")
+        with open(self.xe("xe_long.c"), "a") as fh:
+            fh.write("int author_only;\n")
+        local = commit_all(self.src, "drm/xe: local tail")
+        for f, old, new in (("xe_vm.c", "int x;", "int x = 1;"), ("xe_long.c", "int line0;", "int line0 = 0;")):
+            with open(self.xe(f), "r+") as fh:
+                text = fh.read()
+                fh.seek(0)
+                fh.write(text.replace(old, new))
+        commit_all(self.src, "drm/xe: initialise both")
+        files = format_patch(self.src, f"{local}..HEAD", self.path("fp"), "--no-base")
+        rc, out, err = run_apply(target, cat(files, self.path("s.mbox")))
+        self.assertEqual(out["base_method"], "blobs", out)
+        self.assertEqual(out["base"], base)
+        self.assertEqual(out["blob_mismatches"], 1)
+        self.assertEqual(rc, 0, err)
+
     def test_no_base_no_blobs_is_branch_head(self):
         # a long file, so a change at its top applies wherever its tail is
         lines = "".join(f"int line{i};\n" for i in range(30))
