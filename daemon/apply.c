@@ -201,6 +201,13 @@ static int parse_patch(git_diff **out, xeci_apply_result *r, const xeci_mail *m,
 		fail(r, index, NULL, 0, "patch is empty");
 		return XECI_EINVALID;
 	}
+	/* text patches carry no NUL (binary content is base85 in a "GIT
+	 * binary patch" block); and libgit2 1.5's apply reads past the end of
+	 * a line holding one (found under ASan by tests/unit/test_apply.c) */
+	if (memchr(m->patch, '\0', m->patch_len)) {
+		fail(r, index, NULL, 0, "malformed patch: NUL byte in a text patch");
+		return XECI_EINVALID;
+	}
 	if (check_raw_paths(r, m->patch, m->patch_len, index) < 0)
 		return XECI_EINVALID;
 	if ((rc = git_diff_from_buffer(out, m->patch, m->patch_len)) < 0) {
