@@ -13,6 +13,7 @@
  * pointer and contents, so hot paths prepare once. */
 typedef struct stmt_cache_entry {
 	char *sql;
+	const char *given; /* the caller's pointer: hot paths pass the same constant */
 	sqlite3_stmt *stmt;
 } stmt_cache_entry;
 
@@ -129,15 +130,29 @@ const char *xeci_db_path(xeci_db *db)
 	return db->path;
 }
 
+static stmt_cache_entry *cache_find(xeci_db *db, const char *sql)
+{
+	/* hot paths pass the same string constant: its pointer finds it with
+	 * one comparison of the text (which a reused buffer would fail) */
+	for (size_t i = 0; i < db->ncache; i++)
+		if (db->cache[i].given == sql && !strcmp(db->cache[i].sql, sql))
+			return &db->cache[i];
+	for (size_t i = 0; i < db->ncache; i++)
+		if (!strcmp(db->cache[i].sql, sql)) {
+			db->cache[i].given = sql;
+			return &db->cache[i];
+		}
+	return NULL;
+}
+
 int xeci_db_prepare(sqlite3_stmt **out, xeci_db *db, const char *sql)
 {
-	for (size_t i = 0; i < db->ncache; i++) {
-		if (!strcmp(db->cache[i].sql, sql)) {
-			sqlite3_reset(db->cache[i].stmt);
-			sqlite3_clear_bindings(db->cache[i].stmt);
-			*out = db->cache[i].stmt;
-			return 0;
-		}
+	stmt_cache_entry *e = cache_find(db, sql);
+	if (e) {
+		sqlite3_reset(e->stmt);
+		sqlite3_clear_bindings(e->stmt);
+		*out = e->stmt;
+		return 0;
 	}
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
@@ -147,6 +162,7 @@ int xeci_db_prepare(sqlite3_stmt **out, xeci_db *db, const char *sql)
 		db->cache = xeci_realloc(db->cache, db->capcache * sizeof(*db->cache));
 	}
 	db->cache[db->ncache].sql = xeci_strdup(sql);
+	db->cache[db->ncache].given = sql;
 	db->cache[db->ncache].stmt = st;
 	db->ncache++;
 	*out = st;

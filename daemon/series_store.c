@@ -252,6 +252,8 @@ static int64_t rowid_of(const series_component *c, const xeci_mail *m, int64_t *
 
 static char *json_ids(char *const *v, size_t n)
 {
+	if (!n) /* nearly always: spare jansson */
+		return xeci_strdup("[]");
 	json_t *a = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(a, json_string(v[i]));
@@ -262,6 +264,8 @@ static char *json_ids(char *const *v, size_t n)
 
 static char *json_missing(const xeci_series_version *v)
 {
+	if (!v->nmissing)
+		return xeci_strdup("[]");
 	json_t *a = json_array();
 	for (size_t i = 0; i < v->nmissing; i++)
 		json_array_append_new(a, json_integer(v->missing[i]));
@@ -270,18 +274,25 @@ static char *json_missing(const xeci_series_version *v)
 	return s;
 }
 
+/* Values go in with their length (no printf: this runs for every version
+ * of every touched thread), NULL apart from "". */
+static void digest_int(xeci_buf *b, int64_t v)
+{
+	xeci_buf_put(b, &v, sizeof(v));
+}
+
 static void digest_str(xeci_buf *b, const char *s)
 {
+	digest_int(b, s ? (int64_t)strlen(s) : -1);
 	if (s)
-		xeci_buf_printf(b, "%zu:%s", strlen(s), s);
-	else
-		xeci_buf_putc(b, '-');
+		xeci_buf_puts(b, s);
 }
 
 static void digest_trailers(xeci_buf *b, int idx, const xeci_trailer *t, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		xeci_buf_printf(b, "t%d,%zu,", idx, i);
+		digest_int(b, 't');
+		digest_int(b, idx);
 		digest_str(b, t[i].name);
 		digest_str(b, t[i].value);
 	}
@@ -294,7 +305,9 @@ static void rows_digest(char out[65], const upsert_ctx *u, const xeci_series_ver
 	xeci_buf b = XECI_BUF_INIT;
 	for (size_t i = 0; i < v->npatches; i++) {
 		const xeci_series_patch *p = &v->patches[i];
-		xeci_buf_printf(&b, "p%d,%lld,", p->index, (long long)rowid_of(u->c, p->mail, NULL));
+		digest_int(&b, 'p');
+		digest_int(&b, p->index);
+		digest_int(&b, rowid_of(u->c, p->mail, NULL));
 		digest_str(&b, p->mail->message_id);
 		digest_str(&b, p->mail->subject_clean);
 		digest_str(&b, p->mail->patch_sha256[0] ? p->mail->patch_sha256 : NULL);
@@ -305,10 +318,13 @@ static void rows_digest(char out[65], const upsert_ctx *u, const xeci_series_ver
 	xeci_buf_free(&b);
 }
 
-static int write_patches(upsert_ctx *u, int64_t vid, const xeci_series_version *v)
+/* fresh: the version row was just inserted, it has no rows to replace */
+static int write_patches(upsert_ctx *u, int64_t vid, const xeci_series_version *v, bool fresh)
 {
 	sqlite3_stmt *st;
 	int rc;
+	if (fresh)
+		goto insert;
 	if ((rc = xeci_db_prepare(&st, u->db, Q_PATCHES_DEL)))
 		return rc;
 	sqlite3_bind_int64(st, 1, vid);
@@ -319,6 +335,7 @@ static int write_patches(upsert_ctx *u, int64_t vid, const xeci_series_version *
 	sqlite3_bind_int64(st, 1, vid);
 	if ((rc = step_done(u->db, st, "replacing trailers")))
 		return rc;
+insert:
 	for (size_t i = 0; i < v->npatches; i++) {
 		const xeci_series_patch *p = &v->patches[i];
 		if ((rc = xeci_db_prepare(&st, u->db, Q_PATCH_INS)))
@@ -473,7 +490,7 @@ static int upsert_version(upsert_ctx *u, const xeci_series_version *v)
 		push64(&u->newly_complete, &u->nnew, &u->capnew, vid);
 	if (f.id && !strcmp(f.digest, digest))
 		return 0; /* its patches and trailers rows are these already */
-	return write_patches(u, vid, v);
+	return write_patches(u, vid, v, !f.id);
 }
 
 static int set_state(xeci_db *db, int64_t id, const char *state)
