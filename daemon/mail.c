@@ -6,7 +6,6 @@
 #include "mail.h"
 
 #include <gmime/gmime.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,35 +16,9 @@
 
 static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
 
-static EVP_MD *sha256_md;
-
 static void gmime_init(void)
 {
 	g_mime_init();
-	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-/* xeci_sha256_hex() fetches the digest and formats with snprintf on every
- * call, a third of a small mail's parse time; the parser hashes every patch,
- * so it keeps the fetched digest and a context per thread. */
-static void patch_sha256(char out[65], const void *data, size_t len)
-{
-	static __thread EVP_MD_CTX *ctx;
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-	if (!ctx)
-		ctx = EVP_MD_CTX_new();
-	if (!sha256_md || !ctx || !EVP_DigestInit_ex(ctx, sha256_md, NULL) || !EVP_DigestUpdate(ctx, data, len) ||
-	    !EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen != 32) {
-		xeci_sha256_hex(out, data, len);
-		return;
-	}
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[64] = '\0';
 }
 
 void xeci_mail_global_init(void)
@@ -265,7 +238,7 @@ int xeci_mail_parse_ext(xeci_mail **out, const char *raw, size_t len, const xeci
 	xeci_subject_parse(&m->tags, m->subject ? m->subject : "");
 	m->has_patch = m->patch_len > 0;
 	if (m->has_patch) {
-		patch_sha256(m->patch_sha256, m->patch, m->patch_len);
+		xeci_sha256_hex(m->patch_sha256, m->patch, m->patch_len);
 		xeci_mail_scan_files(m);
 	}
 	xeci_mail_scan_trailers(m);
