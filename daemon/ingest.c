@@ -26,7 +26,7 @@
 #define CACHE_ENTRIES 16384
 /* messages committed together at most, when batches queue up */
 #define GROUP_MAX 4000
-#define BULK_CHECKPOINT_PAGES "10000"
+#define BULK_CHECKPOINT_PAGES "2500" /* 40 MB of WAL in 16 KiB pages (db.c) */
 
 /* One message of a batch. */
 typedef struct pending {
