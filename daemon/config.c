@@ -2,9 +2,11 @@
 
 #include <errno.h>
 #include <git2.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -13,6 +15,7 @@
 
 #define DEFAULT_POLL_INTERVAL 300
 #define DEFAULT_INCOMPLETE_WAIT (24 * 3600)
+#define DEFAULT_FETCH_INTERVAL 3600
 
 static void strv_push(char ***v, size_t *n, const char *s)
 {
@@ -86,8 +89,56 @@ static int apply_inbox(xeci_config *cfg, const char *name, const char *value)
 		return parse_int(&ib->poll_interval, name, value);
 	} else if (!strcmp(key, "filter")) {
 		return xeci_config_filter_add(&ib->filter, value);
+	} else if (!strcmp(key, "tree")) {
+		free(ib->tree);
+		ib->tree = xeci_strdup(value);
 	}
 	/* unknown keys are left for later stages (and for forward compatibility) */
+	return 0;
+}
+
+static xeci_config_tree *tree_get(xeci_config *cfg, const char *name, size_t namelen)
+{
+	for (size_t i = 0; i < cfg->ntrees; i++)
+		if (strlen(cfg->trees[i].name) == namelen && !memcmp(cfg->trees[i].name, name, namelen))
+			return &cfg->trees[i];
+	cfg->trees = xeci_realloc(cfg->trees, (cfg->ntrees + 1) * sizeof(*cfg->trees));
+	xeci_config_tree *t = &cfg->trees[cfg->ntrees++];
+	memset(t, 0, sizeof(*t));
+	t->name = xeci_strndup(name, namelen);
+	t->fetch_interval = DEFAULT_FETCH_INTERVAL;
+	return t;
+}
+
+/* One `tree.NAME.KEY = value` entry. */
+static int apply_tree(xeci_config *cfg, const char *name, const char *value)
+{
+	const char *sub = name + strlen("tree.");
+	const char *dot = strrchr(sub, '.');
+	if (!dot || dot == sub)
+		return xeci_error_setc(XECI_EINVALID, "%s: expected tree.NAME.KEY", name);
+	xeci_config_tree *t = tree_get(cfg, sub, (size_t)(dot - sub));
+	const char *key = dot + 1;
+	if (!strcmp(key, "url")) {
+		free(t->url);
+		t->url = xeci_strdup(value);
+	} else if (!strcmp(key, "branch")) {
+		if (!*value)
+			return xeci_error_setc(XECI_EINVALID, "%s: empty branch", name);
+		free(t->branch);
+		t->branch = xeci_strdup(value);
+	} else if (!strcmp(key, "fetchinterval")) {
+		int64_t v;
+		/* 0 would make the daemon fetch in a tight loop */
+		if (git_config_parse_int64(&v, value) < 0 || v <= 0)
+			return xeci_error_setc(XECI_EINVALID, "%s = '%s': expected a positive number of seconds",
+					       name, value);
+		t->fetch_interval = v;
+	} else if (!strcmp(key, "prefix")) {
+		if (!*value)
+			return xeci_error_setc(XECI_EINVALID, "%s: empty prefix", name);
+		strv_push(&t->prefixes, &t->nprefixes, value);
+	}
 	return 0;
 }
 
@@ -109,6 +160,8 @@ static int apply_entry(xeci_config *cfg, const git_config_entry *e)
 		cfg->max_message_size = (size_t)s;
 	} else if (xeci_str_startswith(n, "inbox.")) {
 		return apply_inbox(cfg, n, v);
+	} else if (xeci_str_startswith(n, "tree.")) {
+		return apply_tree(cfg, n, v);
 	}
 	return 0;
 }
@@ -148,6 +201,45 @@ out:
 	return rc;
 }
 
+/* The tree name becomes a directory under DATA/trees: keep it one plain
+ * path component. */
+static bool tree_name_ok(const char *name)
+{
+	return *name && name[0] != '.' && !strchr(name, '/');
+}
+
+static int check_trees(xeci_config *cfg, const char *where)
+{
+	for (size_t i = 0; i < cfg->ntrees; i++) {
+		xeci_config_tree *t = &cfg->trees[i];
+		if (!tree_name_ok(t->name))
+			return xeci_error_setc(XECI_EINVALID, "%s: tree \"%s\": a name must be one path "
+					       "component not starting with '.'", where, t->name);
+		if (!t->url || !*t->url)
+			return xeci_error_setc(XECI_EINVALID, "%s: tree \"%s\" has no url", where, t->name);
+		if (!t->branch)
+			t->branch = xeci_strdup("master");
+	}
+	return 0;
+}
+
+/* Required keys, defaults that depend on other keys, and references. */
+static int check(xeci_config *cfg, const char *where)
+{
+	int rc = check_trees(cfg, where);
+	for (size_t i = 0; rc == 0 && i < cfg->ninboxes; i++) {
+		xeci_config_inbox *ib = &cfg->inboxes[i];
+		if (!ib->url)
+			return xeci_error_setc(XECI_EINVALID, "%s: inbox \"%s\" has no url", where, ib->name);
+		if (ib->tree && !xeci_config_tree_find(cfg, ib->tree))
+			return xeci_error_setc(XECI_EINVALID, "%s: inbox \"%s\": unknown tree \"%s\"",
+					       where, ib->name, ib->tree);
+		if (!ib->transport)
+			ib->transport = xeci_strdup("git");
+	}
+	return rc;
+}
+
 int xeci_config_load(xeci_config **out, const char *path)
 {
 	return xeci_config_load_db(out, path, NULL);
@@ -183,16 +275,10 @@ int xeci_config_load_db(xeci_config **out, const char *path, const char *db_path
 		xeci_buf_puts(&b, "xeci-data");
 		cfg->data_dir = xeci_buf_detach(&b);
 	}
-	for (size_t i = 0; i < cfg->ninboxes; i++) {
-		xeci_config_inbox *ib = &cfg->inboxes[i];
-		if (!ib->url) {
-			int rc = xeci_error_setc(XECI_EINVALID, "%s: inbox \"%s\" has no url",
-						 path ? path : "config", ib->name);
-			xeci_config_free(cfg);
-			return rc;
-		}
-		if (!ib->transport)
-			ib->transport = xeci_strdup("git");
+	int rc = check(cfg, path ? path : "config");
+	if (rc < 0) {
+		xeci_config_free(cfg);
+		return rc;
 	}
 	*out = cfg;
 	return 0;
@@ -206,6 +292,43 @@ const xeci_config_inbox *xeci_config_inbox_find(const xeci_config *cfg, const ch
 	return NULL;
 }
 
+const xeci_config_tree *xeci_config_tree_find(const xeci_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->ntrees; i++)
+		if (!strcmp(cfg->trees[i].name, name))
+			return &cfg->trees[i];
+	return NULL;
+}
+
+static bool tree_has_prefix(const xeci_config_tree *t, char *const *prefixes, size_t nprefixes)
+{
+	for (size_t i = 0; i < nprefixes; i++)
+		for (size_t k = 0; k < t->nprefixes; k++)
+			if (!strcasecmp(prefixes[i], t->prefixes[k]))
+				return true;
+	return false;
+}
+
+const xeci_config_tree *xeci_config_tree_for(const xeci_config *cfg, const char *inbox_name,
+					     char *const *prefixes, size_t nprefixes)
+{
+	for (size_t i = 0; i < cfg->ntrees; i++)
+		if (tree_has_prefix(&cfg->trees[i], prefixes, nprefixes))
+			return &cfg->trees[i];
+	const xeci_config_inbox *ib = inbox_name ? xeci_config_inbox_find(cfg, inbox_name) : NULL;
+	return ib && ib->tree ? xeci_config_tree_find(cfg, ib->tree) : NULL;
+}
+
+static void tree_clear(xeci_config_tree *t)
+{
+	for (size_t i = 0; i < t->nprefixes; i++)
+		free(t->prefixes[i]);
+	free(t->prefixes);
+	free(t->name);
+	free(t->url);
+	free(t->branch);
+}
+
 void xeci_config_free(xeci_config *cfg)
 {
 	if (!cfg)
@@ -214,9 +337,13 @@ void xeci_config_free(xeci_config *cfg)
 		free(cfg->inboxes[i].name);
 		free(cfg->inboxes[i].url);
 		free(cfg->inboxes[i].transport);
+		free(cfg->inboxes[i].tree);
 		xeci_series_filter_clear(&cfg->inboxes[i].filter);
 	}
 	free(cfg->inboxes);
+	for (size_t i = 0; i < cfg->ntrees; i++)
+		tree_clear(&cfg->trees[i]);
+	free(cfg->trees);
 	free(cfg->path);
 	free(cfg->db_path);
 	free(cfg->data_dir);

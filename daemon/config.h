@@ -10,6 +10,13 @@
  *           transport = git | atom
  *           pollInterval = 300
  *           filter = path:drivers/gpu/drm/xe/   (repeatable; also prefix:drm-xe-next)
+ *           tree = drm-xe                       (the inbox's default tree)
+ *   [tree "drm-xe"]                           (a kernel tree mirrored under DATA/trees/NAME.git)
+ *           url = https://gitlab.freedesktop.org/drm/xe/kernel.git
+ *           branch = drm-xe-next                (default: master)
+ *           fetchInterval = 3600
+ *           prefix = drm-xe-next                (repeatable: series tagged [drm-xe-next ...]
+ *                                                go to this tree whatever the inbox)
  *
  * Every key has an embedded default, so an empty or missing file works. */
 #ifndef XECI_CONFIG_H
@@ -26,7 +33,17 @@ typedef struct xeci_config_inbox {
 	char *transport;       /* "git" or "atom" */
 	int64_t poll_interval; /* seconds */
 	xeci_series_filter filter;
+	char *tree;            /* default tree name, or NULL */
 } xeci_config_inbox;
+
+typedef struct xeci_config_tree {
+	char *name;            /* also the mirror's directory name: no '/', no leading '.' */
+	char *url;             /* local path, file:// or http(s):// */
+	char *branch;
+	int64_t fetch_interval; /* seconds, > 0 */
+	char **prefixes;       /* subject prefixes routed to this tree */
+	size_t nprefixes;
+} xeci_config_tree;
 
 typedef struct xeci_config {
 	char *path;            /* the file read; NULL for defaults only */
@@ -36,6 +53,8 @@ typedef struct xeci_config {
 	size_t max_message_size;
 	xeci_config_inbox *inboxes;
 	size_t ninboxes;
+	xeci_config_tree *trees;
+	size_t ntrees;
 } xeci_config;
 
 /* Reads path (NULL: $XECI_CONFIG, else embedded defaults only). db_path,
@@ -45,6 +64,13 @@ int xeci_config_load(xeci_config **out, const char *path);
 int xeci_config_load_db(xeci_config **out, const char *path, const char *db_path);
 void xeci_config_free(xeci_config *cfg);
 const xeci_config_inbox *xeci_config_inbox_find(const xeci_config *cfg, const char *name);
+const xeci_config_tree *xeci_config_tree_find(const xeci_config *cfg, const char *name);
+
+/* The tree a series is tested on: the first tree (in file order) with a
+ * `prefix` among the series' subject prefixes (case-insensitive), else the
+ * default tree of inbox_name, else NULL. */
+const xeci_config_tree *xeci_config_tree_for(const xeci_config *cfg, const char *inbox_name,
+					     char *const *prefixes, size_t nprefixes);
 
 /* Parses one `filter` value ("path:P" or "prefix:P") into f. */
 int xeci_config_filter_add(xeci_series_filter *f, const char *value);

@@ -74,6 +74,66 @@ static void bad_files_give_clear_errors(void **state)
 	rejects("bad-filter.conf", "expected path:P or prefix:P");
 	rejects("syntax.conf", "syntax.conf");
 	rejects("does-not-exist.conf", "does-not-exist.conf");
+	rejects("tree-no-url.conf", "tree \"t\" has no url");
+	rejects("tree-bad-interval.conf", "tree.t.fetchinterval = 'soon': expected a positive number");
+	rejects("tree-zero-interval.conf", "expected a positive number of seconds");
+	rejects("tree-unknown.conf", "inbox \"i\": unknown tree \"nope\"");
+	rejects("tree-bad-name.conf", "one path component");
+}
+
+static void reads_trees(void **state)
+{
+	xeci_config *cfg;
+	assert_int_equal(xeci_config_load(&cfg, data_path("trees.conf")), 0);
+	assert_int_equal(cfg->ntrees, 3);
+	const xeci_config_tree *tip = xeci_config_tree_find(cfg, "drm-tip");
+	assert_non_null(tip);
+	assert_string_equal(tip->url, "https://gitlab.freedesktop.org/drm/tip.git");
+	assert_string_equal(tip->branch, "drm-tip");
+	assert_int_equal(tip->fetch_interval, 3600);
+	assert_int_equal(tip->nprefixes, 0);
+	const xeci_config_tree *next = xeci_config_tree_find(cfg, "drm-xe-next");
+	assert_non_null(next);
+	assert_int_equal(next->fetch_interval, 600);
+	assert_int_equal(next->nprefixes, 2);
+	assert_string_equal(next->prefixes[0], "drm-xe-next");
+	assert_string_equal(next->prefixes[1], "xe-next");
+	const xeci_config_tree *fixes = xeci_config_tree_find(cfg, "fixes");
+	assert_non_null(fixes);
+	assert_string_equal(fixes->branch, "master");
+	assert_string_equal(xeci_config_inbox_find(cfg, "intel-xe")->tree, "drm-tip");
+	assert_null(xeci_config_inbox_find(cfg, "dri-devel")->tree);
+	assert_null(xeci_config_tree_find(cfg, "nope"));
+	xeci_config_free(cfg);
+}
+
+static void chooses_a_tree(void **state)
+{
+	xeci_config *cfg;
+	char *none[] = {NULL};
+	char *next[] = {"v2", "DRM-XE-NEXT"};
+	char *fixes[] = {"drm-xe-fixes"};
+	char *both[] = {"drm-xe-fixes", "xe-next"};
+	char *other[] = {"net-next"};
+	assert_int_equal(xeci_config_load(&cfg, data_path("trees.conf")), 0);
+	/* a prefix wins over the inbox's default, whatever the inbox */
+	assert_string_equal(xeci_config_tree_for(cfg, "intel-xe", next, 2)->name, "drm-xe-next");
+	assert_string_equal(xeci_config_tree_for(cfg, "dri-devel", fixes, 1)->name, "fixes");
+	assert_string_equal(xeci_config_tree_for(cfg, NULL, fixes, 1)->name, "fixes");
+	/* two matching trees: the first in the file */
+	assert_string_equal(xeci_config_tree_for(cfg, "intel-xe", both, 2)->name, "drm-xe-next");
+	/* no matching prefix: the inbox's default tree, else none */
+	assert_string_equal(xeci_config_tree_for(cfg, "intel-xe", other, 1)->name, "drm-tip");
+	assert_string_equal(xeci_config_tree_for(cfg, "intel-xe", none, 0)->name, "drm-tip");
+	assert_null(xeci_config_tree_for(cfg, "dri-devel", other, 1));
+	assert_null(xeci_config_tree_for(cfg, "unknown-inbox", none, 0));
+	xeci_config_free(cfg);
+
+	/* no trees at all */
+	assert_int_equal(xeci_config_load(&cfg, data_path("full.conf")), 0);
+	assert_int_equal(cfg->ntrees, 0);
+	assert_null(xeci_config_tree_for(cfg, "intel-xe", next, 2));
+	xeci_config_free(cfg);
 }
 
 int main(void)
@@ -82,6 +142,8 @@ int main(void)
 		cmocka_unit_test(reads_every_key),
 		cmocka_unit_test(defaults_without_a_file),
 		cmocka_unit_test(bad_files_give_clear_errors),
+		cmocka_unit_test(reads_trees),
+		cmocka_unit_test(chooses_a_tree),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
