@@ -7,6 +7,7 @@
 #include "error.h"
 #include "ingest.h"
 #include "log.h"
+#include "tree.h"
 #include "util.h"
 
 #define BACKOFF_MAX_MS (3600 * 1000ULL)
@@ -26,11 +27,27 @@ typedef struct inbox_poll {
 	char mirror[4096];
 } inbox_poll;
 
+/* One [tree]: its mirror is synced on the thread pool every fetchInterval,
+ * with the same back-off after failures as an inbox. */
+typedef struct tree_poll {
+	xeci_poller *poller;
+	const xeci_config_tree *tree;
+	uv_timer_t timer;
+	uv_work_t work;
+	bool running;
+	unsigned failures;
+	int rc;
+	char error[1024];
+	char head[GIT_OID_HEXSZ + 1];
+} tree_poll;
+
 struct xeci_poller {
 	uv_loop_t *loop;
 	const xeci_config *cfg;
 	inbox_poll *polls;
 	size_t npolls;
+	tree_poll *trees;
+	size_t ntrees;
 	uv_timer_t expire_timer;
 	uv_work_t expire_work;
 	bool expire_running;
@@ -58,6 +75,21 @@ static void fetch_work(uv_work_t *w)
 		snprintf(ip->error, sizeof(ip->error), "%s", xeci_error_last());
 }
 
+static void tree_work(uv_work_t *w)
+{
+	tree_poll *tp = w->data;
+	const char *data_dir = tp->poller->cfg->data_dir;
+	git_oid oid;
+	tp->error[0] = tp->head[0] = '\0';
+	tp->rc = xeci_tree_mirror_sync(tp->tree, data_dir);
+	if (tp->rc == 0)
+		tp->rc = xeci_tree_head(&oid, tp->tree, data_dir);
+	if (tp->rc == 0)
+		git_oid_tostr(tp->head, sizeof(tp->head), &oid);
+	else
+		snprintf(tp->error, sizeof(tp->error), "%s", xeci_error_last());
+}
+
 static void expire_work(uv_work_t *w)
 {
 	xeci_poller *p = w->data;
@@ -78,15 +110,22 @@ static void expire_work(uv_work_t *w)
 
 static void poll_timer_cb(uv_timer_t *t);
 
-static uint64_t next_delay_ms(const inbox_poll *ip)
+/* The interval after a success; doubled per failure in a row, up to an hour
+ * (or the interval, when that is longer). */
+static uint64_t backoff_ms(int64_t interval_s, unsigned failures)
 {
-	uint64_t base = (uint64_t)(ip->inbox->poll_interval > 0 ? ip->inbox->poll_interval : 1) * 1000;
-	if (!ip->failures)
+	uint64_t base = (uint64_t)(interval_s > 0 ? interval_s : 1) * 1000;
+	if (!failures)
 		return base;
 	uint64_t d = base;
-	for (unsigned i = 0; i < ip->failures && d < BACKOFF_MAX_MS; i++)
+	for (unsigned i = 0; i < failures && d < BACKOFF_MAX_MS; i++)
 		d *= 2;
 	return d < BACKOFF_MAX_MS ? d : BACKOFF_MAX_MS;
+}
+
+static uint64_t next_delay_ms(const inbox_poll *ip)
+{
+	return backoff_ms(ip->inbox->poll_interval, ip->failures);
 }
 
 static void fetch_done(uv_work_t *w, int status)
@@ -125,6 +164,40 @@ static void poll_timer_cb(uv_timer_t *t)
 	}
 }
 
+static void tree_timer_cb(uv_timer_t *t);
+
+static void tree_done(uv_work_t *w, int status)
+{
+	tree_poll *tp = w->data;
+	tp->running = false;
+	if (status == UV_ECANCELED || tp->rc < 0) {
+		tp->failures++;
+		XECI_ERR("tree %s: sync failed (%u in a row, next try in %llu s): %s", tp->tree->name,
+			 tp->failures, (unsigned long long)backoff_ms(tp->tree->fetch_interval, tp->failures) / 1000,
+			 status == UV_ECANCELED ? "cancelled" : tp->error);
+	} else {
+		tp->failures = 0;
+		XECI_INFO("tree %s: %s at %s", tp->tree->name, tp->tree->branch, tp->head);
+	}
+	if (!tp->poller->stopping)
+		uv_timer_start(&tp->timer, tree_timer_cb, backoff_ms(tp->tree->fetch_interval, tp->failures), 0);
+}
+
+static void tree_timer_cb(uv_timer_t *t)
+{
+	tree_poll *tp = t->data;
+	if (tp->running || tp->poller->stopping)
+		return;
+	tp->running = true;
+	tp->work.data = tp;
+	int rc = uv_queue_work(tp->poller->loop, &tp->work, tree_work, tree_done);
+	if (rc < 0) {
+		tp->running = false;
+		XECI_ERR("tree %s: cannot queue a sync: %s", tp->tree->name, uv_strerror(rc));
+		uv_timer_start(&tp->timer, tree_timer_cb, backoff_ms(tp->tree->fetch_interval, tp->failures), 0);
+	}
+}
+
 static void expire_done(uv_work_t *w, int status)
 {
 	((xeci_poller *)w->data)->expire_running = false;
@@ -156,6 +229,15 @@ int xeci_poller_new(xeci_poller **out, uv_loop_t *loop, const xeci_config *cfg)
 		uv_timer_init(loop, &ip->timer);
 		ip->timer.data = ip;
 	}
+	p->ntrees = cfg->ntrees;
+	p->trees = xeci_calloc(p->ntrees, sizeof(*p->trees));
+	for (size_t i = 0; i < p->ntrees; i++) {
+		tree_poll *tp = &p->trees[i];
+		tp->poller = p;
+		tp->tree = &cfg->trees[i];
+		uv_timer_init(loop, &tp->timer);
+		tp->timer.data = tp;
+	}
 	uv_timer_init(loop, &p->expire_timer);
 	p->expire_timer.data = p;
 	*out = p;
@@ -166,6 +248,8 @@ int xeci_poller_start(xeci_poller *p)
 {
 	for (size_t i = 0; i < p->npolls; i++)
 		uv_timer_start(&p->polls[i].timer, poll_timer_cb, 0, 0);
+	for (size_t i = 0; i < p->ntrees; i++)
+		uv_timer_start(&p->trees[i].timer, tree_timer_cb, 0, 0);
 	uv_timer_start(&p->expire_timer, expire_timer_cb, EXPIRE_EVERY_MS, EXPIRE_EVERY_MS);
 	return 0;
 }
@@ -175,6 +259,8 @@ void xeci_poller_stop(xeci_poller *p)
 	p->stopping = true;
 	for (size_t i = 0; i < p->npolls; i++)
 		uv_close((uv_handle_t *)&p->polls[i].timer, NULL);
+	for (size_t i = 0; i < p->ntrees; i++)
+		uv_close((uv_handle_t *)&p->trees[i].timer, NULL);
 	uv_close((uv_handle_t *)&p->expire_timer, NULL);
 }
 
@@ -183,5 +269,6 @@ void xeci_poller_free(xeci_poller *p)
 	if (!p)
 		return;
 	free(p->polls);
+	free(p->trees);
 	free(p);
 }
