@@ -18,32 +18,35 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 }
 
 /* Looks for a row with this Message-ID (or, without one, these bytes).
- * *same: a row has exactly these bytes; *ok_rowid: the parsed row under the
- * Message-ID, if any. */
+ * *same: a row has exactly these bytes under this Message-ID (or none);
+ * *ok_rowid: the parsed row under the Message-ID, if any. The bytes are
+ * found by their digest (messages_sha), the parsed row by messages_mid_ok:
+ * no index over every row's Message-ID is needed. */
 static int find_existing(int64_t *same, int64_t *ok_rowid, xeci_db *db, const char *mid,
 			 const char *sha)
 {
 	sqlite3_stmt *st;
 	int rc;
 	*same = *ok_rowid = 0;
+	if (xeci_db_prepare(&st, db, "SELECT id FROM messages WHERE raw_sha256 = ?1 AND message_id IS ?2") < 0)
+		return XECI_EIO;
+	sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
 	if (mid)
-		rc = xeci_db_prepare(&st, db, "SELECT id, raw_sha256, status FROM messages WHERE message_id = ?");
-	else
-		rc = xeci_db_prepare(&st, db, "SELECT id, raw_sha256, status FROM messages"
-					      " WHERE raw_sha256 = ? AND message_id IS NULL");
-	if (rc < 0)
-		return rc;
-	sqlite3_bind_text(st, 1, mid ? mid : sha, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
-		const char *s = (const char *)sqlite3_column_text(st, 1);
-		const char *status = (const char *)sqlite3_column_text(st, 2);
-		if (s && !strcmp(s, sha))
-			*same = id;
-		if (status && !strcmp(status, "ok"))
-			*ok_rowid = id;
-	}
-	return rc == SQLITE_DONE ? 0 : xeci_db_error(db, "looking up a message");
+		sqlite3_bind_text(st, 2, mid, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*same = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return xeci_db_error(db, "looking up a message");
+	if (*same || !mid)
+		return 0;
+	if (xeci_db_prepare(&st, db, "SELECT id FROM messages WHERE message_id = ? AND status = 'ok'") < 0)
+		return XECI_EIO;
+	sqlite3_bind_text(st, 1, mid, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*ok_rowid = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : xeci_db_error(db, "looking up a message");
 }
 
 static int insert_refs(xeci_db *db, int64_t rowid, const xeci_mail *m)

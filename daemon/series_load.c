@@ -1,7 +1,7 @@
 /* Loading what a batch of new messages touches: for each message that can
  * change a series (a patch, a cover, a pull request, a reply carrying
- * trailers, a message others already answer), its thread (both directions
- * over message_refs) and, for unthreaded patches, the same author's mails
+ * trailers, a message others already answer), its thread (what it refers to,
+ * from its parse; what answers it, from message_refs) and, for unthreaded patches, the same author's mails
  * within the markers window. Work is per touched thread, with indexed
  * queries only, so the cost of a batch does not grow with the inbox. */
 #include <stdlib.h>
@@ -18,9 +18,6 @@
 static const char *Q_ROW =
 	"SELECT message_id, in_reply_to, author_email, date, has_patch, received_at, parsed, inbox_id"
 	" FROM messages WHERE id = ? AND status = 'ok' AND parsed IS NOT NULL";
-static const char *Q_REFS =
-	"SELECT m.id FROM message_refs r JOIN messages m ON m.message_id = r.ref_message_id"
-	" AND m.status = 'ok' WHERE r.message_rowid = ?";
 static const char *Q_CHILDREN = "SELECT message_rowid FROM message_refs WHERE ref_message_id = ?";
 static const char *Q_IRT = "SELECT id FROM messages WHERE message_id = ? AND status = 'ok'";
 static const char *Q_MARKERS =
@@ -188,6 +185,11 @@ static int has_children(bool *out, xeci_db *db, const char *msgid)
 	return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : xeci_db_error(db, "looking for replies");
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* Queues the neighbours of m (rowid id): what it answers, what answers it,
  * and for an unthreaded patch or cover, the author's mails around it. */
 static int expand(series_component *c, xeci_db *db, int64_t inbox_id, int64_t id,
@@ -195,18 +197,30 @@ static int expand(series_component *c, xeci_db *db, int64_t inbox_id, int64_t id
 {
 	sqlite3_stmt *st;
 	int rc;
-	if ((rc = xeci_db_prepare(&st, db, Q_REFS)))
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	if ((rc = queue_query(c, db, st, q, nq, capq)))
-		return rc;
-	if (m->in_reply_to) { /* also when the ingest stored no refs row for it */
-		if ((rc = xeci_db_prepare(&st, db, Q_IRT)))
-			return rc;
-		sqlite3_bind_text(st, 1, m->in_reply_to, -1, SQLITE_STATIC);
-		if ((rc = queue_query(c, db, st, q, nq, capq)))
-			return rc;
+	/* what it refers to (References, In-Reply-To), in Message-ID order as
+	 * message_refs rows keyed by (message_rowid, ref) used to give them */
+	const char *stack[64];
+	const char **refs = m->nreferences + 1 <= 64 ? stack : xeci_malloc((m->nreferences + 1) * sizeof(*refs));
+	size_t nrefs = 0;
+	for (size_t i = 0; i <= m->nreferences; i++) {
+		const char *ref = i < m->nreferences ? m->references[i] : m->in_reply_to;
+		if (ref && *ref && !(m->message_id && !strcmp(ref, m->message_id)))
+			refs[nrefs++] = ref;
 	}
+	qsort(refs, nrefs, sizeof(*refs), cmp_str);
+	rc = 0;
+	for (size_t i = 0; i < nrefs && !rc; i++) {
+		if (i && !strcmp(refs[i], refs[i - 1]))
+			continue;
+		if (!(rc = xeci_db_prepare(&st, db, Q_IRT))) {
+			sqlite3_bind_text(st, 1, refs[i], -1, SQLITE_STATIC);
+			rc = queue_query(c, db, st, q, nq, capq);
+		}
+	}
+	if (refs != stack)
+		free(refs);
+	if (rc)
+		return rc;
 	if (m->message_id) {
 		if ((rc = xeci_db_prepare(&st, db, Q_CHILDREN)))
 			return rc;
