@@ -75,16 +75,15 @@ static int insert_row(int64_t *rowid, xeci_db *db, int64_t inbox_id, const xeci_
 	const xeci_mail *m = r->mail;
 	char *made = NULL;
 	if (xeci_db_prepare(&st, db,
-			    "INSERT INTO messages(inbox_id, message_id, raw_sha256, size, raw, source, epoch,"
+			    "INSERT INTO messages(inbox_id, message_id, raw_sha256, size, source, epoch,"
 			    " commit_oid, status, error, parsed, subject, author_email, date, in_reply_to,"
-			    " has_patch, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") < 0)
+			    " has_patch, received_at) VALUES (?1,?2,?3,?4,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)") < 0)
 		return XECI_EIO;
 	if (inbox_id > 0)
 		sqlite3_bind_int64(st, 1, inbox_id);
 	bind_text_or_null(st, 2, m ? m->message_id : NULL);
 	sqlite3_bind_text(st, 3, r->raw_sha256, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)r->len);
-	sqlite3_bind_blob64(st, 5, r->raw, r->len, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, src->source ? src->source : "", -1, SQLITE_STATIC);
 	if (src->epoch >= 0)
 		sqlite3_bind_int(st, 7, src->epoch);
@@ -112,6 +111,13 @@ static int insert_row(int64_t *rowid, xeci_db *db, int64_t inbox_id, const xeci_
 	if (rc != SQLITE_DONE)
 		return xeci_db_error(db, "storing a message");
 	*rowid = sqlite3_last_insert_rowid(xeci_db_handle(db));
+	/* the bytes go to a table of their own (schema 0005) */
+	if (xeci_db_prepare(&st, db, "INSERT INTO message_raw(message_rowid, raw) VALUES (?, ?)") < 0)
+		return XECI_EIO;
+	sqlite3_bind_int64(st, 1, *rowid);
+	sqlite3_bind_blob64(st, 2, r->raw, r->len, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return xeci_db_error(db, "storing a message");
 	return 0;
 }
 
