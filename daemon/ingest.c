@@ -47,6 +47,7 @@ typedef struct pending {
 typedef struct batch {
 	pending *items;
 	size_t n, cap;
+	struct batch *next; /* on the stored list */
 } batch;
 
 struct xeci_ingest {
@@ -61,6 +62,7 @@ struct xeci_ingest {
 	pthread_t thread;
 	bool started, stop, busy;
 	batch *queued;       /* parsed, waiting for the store thread */
+	batch *stored;       /* stored, to be freed by the fetching thread */
 	int store_rc;        /* first store failure; sticky */
 	char store_err[1024];
 	xeci_ingest_stats stats;
@@ -215,6 +217,28 @@ static batch *take(xeci_ingest *ing)
 	return b;
 }
 
+/* A stored batch goes back to the fetching thread, which allocated its
+ * buffers: freeing them here took the fetching thread's malloc arena lock
+ * for every message, and the two threads waited on each other. */
+static void give_back(xeci_ingest *ing, batch *b)
+{
+	if (!b)
+		return;
+	pthread_mutex_lock(&ing->mu);
+	b->next = ing->stored;
+	ing->stored = b;
+	pthread_mutex_unlock(&ing->mu);
+}
+
+static void free_list(batch *b)
+{
+	while (b) {
+		batch *next = b->next;
+		batch_free(b);
+		b = next;
+	}
+}
+
 /* Stores b and, while the fetching thread keeps up, the batches it queues
  * meanwhile, in one transaction with their cursors (a commit per batch was a
  * fifth of the store thread: each rewrote the same index pages). On failure
@@ -230,10 +254,10 @@ static int store_group(xeci_ingest *ing, batch *b, xeci_ingest_stats *st, int *l
 		n += b->n;
 		if (b->n)
 			*last_epoch = b->items[b->n - 1].epoch;
-		batch_free(b);
+		give_back(ing, b);
 		b = rc == 0 && n < GROUP_MAX ? take(ing) : NULL;
 	}
-	batch_free(b);
+	give_back(ing, b);
 	if (rc == 0)
 		rc = xeci_db_commit(ing->db);
 	if (rc < 0) {
@@ -350,8 +374,11 @@ static int submit(xeci_ingest *ing)
 	while (ing->queued)
 		pthread_cond_wait(&ing->cv, &ing->mu);
 	ing->queued = b;
+	batch *stored = ing->stored;
+	ing->stored = NULL;
 	pthread_cond_broadcast(&ing->cv);
 	pthread_mutex_unlock(&ing->mu);
+	free_list(stored);
 	return failure(ing);
 }
 
@@ -388,7 +415,10 @@ int xeci_ingest_flush(xeci_ingest *ing)
 	pthread_mutex_lock(&ing->mu);
 	while (ing->queued || ing->busy)
 		pthread_cond_wait(&ing->cv, &ing->mu);
+	batch *stored = ing->stored;
+	ing->stored = NULL;
 	pthread_mutex_unlock(&ing->mu);
+	free_list(stored);
 	return rc ? rc : failure(ing);
 }
 
@@ -412,6 +442,7 @@ void xeci_ingest_free(xeci_ingest *ing)
 		pthread_join(ing->thread, NULL);
 	batch_free(ing->queued);
 	batch_free(ing->filling);
+	free_list(ing->stored);
 	xeci_series_cache_free(ing->cache);
 	pthread_mutex_destroy(&ing->mu);
 	pthread_cond_destroy(&ing->cv);
