@@ -17,17 +17,13 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_null(st, i);
 }
 
-/* Looks for a row with this Message-ID (or, without one, these bytes).
- * *same: a row has exactly these bytes under this Message-ID (or none);
- * *ok_rowid: the parsed row under the Message-ID, if any. The bytes are
- * found by their digest (messages_sha), the parsed row by messages_mid_ok:
- * no index over every row's Message-ID is needed. */
-static int find_existing(int64_t *same, int64_t *ok_rowid, xeci_db *db, const char *mid,
-			 const char *sha)
+/* Looks for a row with exactly these bytes under this Message-ID (or
+ * none), by their digest (messages_sha). */
+static int find_same(int64_t *same, xeci_db *db, const char *mid, const char *sha)
 {
 	sqlite3_stmt *st;
 	int rc;
-	*same = *ok_rowid = 0;
+	*same = 0;
 	if (xeci_db_prepare(&st, db, "SELECT id FROM messages WHERE raw_sha256 = ?1 AND message_id IS ?2") < 0)
 		return XECI_EIO;
 	sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
@@ -36,10 +32,15 @@ static int find_existing(int64_t *same, int64_t *ok_rowid, xeci_db *db, const ch
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		*same = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return xeci_db_error(db, "looking up a message");
-	if (*same || !mid)
-		return 0;
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : xeci_db_error(db, "looking up a message");
+}
+
+/* The parsed row under this Message-ID (messages_mid_ok), 0 if none. */
+static int find_ok(int64_t *ok_rowid, xeci_db *db, const char *mid)
+{
+	sqlite3_stmt *st;
+	int rc;
+	*ok_rowid = 0;
 	if (xeci_db_prepare(&st, db, "SELECT id FROM messages WHERE message_id = ? AND status = 'ok'") < 0)
 		return XECI_EIO;
 	sqlite3_bind_text(st, 1, mid, -1, SQLITE_STATIC);
@@ -68,6 +69,8 @@ static int insert_refs(xeci_db *db, int64_t rowid, const xeci_mail *m)
 	return 0;
 }
 
+/* Inserts the row (and its bytes). 1, nothing inserted: a parsed row whose
+ * Message-ID a parsed row already holds. */
 static int insert_row(int64_t *rowid, xeci_db *db, int64_t inbox_id, const xeci_msg_record *r,
 		      const char *error, const xeci_msg_source *src)
 {
@@ -108,6 +111,11 @@ static int insert_row(int64_t *rowid, xeci_db *db, int64_t inbox_id, const xeci_
 	sqlite3_bind_int(st, 16, m ? m->has_patch : 0);
 	int rc = sqlite3_step(st);
 	free(made);
+	if (rc != SQLITE_DONE && !error &&
+	    sqlite3_extended_errcode(xeci_db_handle(db)) == SQLITE_CONSTRAINT_UNIQUE) {
+		sqlite3_reset(st); /* messages_mid_ok: a parsed row has this Message-ID */
+		return 1;
+	}
 	if (rc != SQLITE_DONE)
 		return xeci_db_error(db, "storing a message");
 	*rowid = sqlite3_last_insert_rowid(xeci_db_handle(db));
@@ -130,7 +138,7 @@ int xeci_msgstore_put(int64_t *rowid, xeci_msg_outcome *outcome, xeci_db *db, in
 	char reason[512];
 	const char *error = mail ? NULL : (rec->parse_error ? rec->parse_error : "unparsable");
 
-	if (find_existing(&same, &ok_rowid, db, mid, rec->raw_sha256) < 0)
+	if (find_same(&same, db, mid, rec->raw_sha256) < 0)
 		return XECI_EIO;
 	if (same) {
 		*rowid = same;
@@ -139,14 +147,22 @@ int xeci_msgstore_put(int64_t *rowid, xeci_msg_outcome *outcome, xeci_db *db, in
 	}
 	if (!error && mail && !mid)
 		error = "no Message-ID";
-	if (!error && ok_rowid) {
+	/* a parsed row is inserted straight away: the unique messages_mid_ok
+	 * refuses it when its Message-ID is taken, and only then is the row
+	 * holding it looked up */
+	int rc = insert_row(rowid, db, inbox_id, rec, error, src);
+	if (rc < 0)
+		return XECI_EIO;
+	if (rc > 0) {
+		if (find_ok(&ok_rowid, db, mid) < 0)
+			return XECI_EIO;
 		snprintf(reason, sizeof(reason),
 			 "duplicate Message-ID <%s> with a different body (first stored as message %lld)", mid,
 			 (long long)ok_rowid);
 		error = reason;
+		if (insert_row(rowid, db, inbox_id, rec, error, src) != 0)
+			return XECI_EIO;
 	}
-	if (insert_row(rowid, db, inbox_id, rec, error, src) < 0)
-		return XECI_EIO;
 	if (error) {
 		XECI_WARN("message %s%s%s from %s kept as error: %s", mid ? "<" : "", mid ? mid : "(no id)",
 			  mid ? ">" : "", src->source ? src->source : "?", error);
