@@ -8,6 +8,9 @@
 #include "config.h"
 #include "db.h"
 #include "error.h"
+#include "mail.h"
+#include "mbox.h"
+#include "util.h"
 
 int xeci_cli_config_load(xeci_config **out, const char *opt_config, const char *opt_db)
 {
@@ -60,4 +63,31 @@ xeci_db *xeci_cli_open_db(const xeci_cli_query *q)
 	}
 	xeci_config_free(cfg);
 	return db;
+}
+
+int xeci_cli_read_mails(xeci_mail ***out, size_t *n, const char *path, unsigned flags)
+{
+	xeci_mbox *mb;
+	const char *msg;
+	size_t len, cap = 0;
+	int rc;
+	*out = NULL;
+	*n = 0;
+	if ((rc = xeci_mbox_open(&mb, path, flags)) < 0)
+		return rc;
+	while ((rc = xeci_mbox_next(&msg, &len, mb)) == 0) {
+		xeci_mail *m;
+		if (xeci_mail_parse(&m, msg, len, 0) < 0) {
+			fprintf(stderr, "xeci: %s: message %zu skipped: %s\n", path, *n + 1,
+				xeci_error_last());
+			continue;
+		}
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			*out = xeci_realloc(*out, cap * sizeof(**out));
+		}
+		(*out)[(*n)++] = m;
+	}
+	xeci_mbox_free(mb);
+	return rc == XECI_ITEROVER ? 0 : rc;
 }

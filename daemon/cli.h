@@ -16,6 +16,7 @@ int xeci_cmd_apply(int argc, char **argv);          /* cmd_apply.c */
 
 /* Shared option helpers (cli.c). */
 #include <stdbool.h>
+#include <stddef.h>
 
 struct xeci_config;
 struct xeci_db;
@@ -36,6 +37,11 @@ int xeci_cli_query_parse(xeci_cli_query *q, int argc, char **argv);
 /* Opens the database the options name (see xeci_cli_config_load); prints
  * the error and returns NULL on failure. */
 struct xeci_db *xeci_cli_open_db(const xeci_cli_query *q);
+
+struct xeci_mail;
+/* Parses every message of the mbox at path (flags: XECI_MBOX_*); a message
+ * that does not parse is reported on stderr and left out. */
+int xeci_cli_read_mails(struct xeci_mail ***out, size_t *n, const char *path, unsigned flags);
 
 /* Loads the configuration (--config FILE, else $XECI_CONFIG, else defaults)
  * with the database path from --db FILE, else $XECI_DB, else the file's

@@ -17,33 +17,6 @@
 static const char usage_text[] =
 	"usage: xeci apply --repo GITDIR --mbox FILE [--branch BRANCH] [--ref REF] [--mboxrd]\n";
 
-static int read_mails(xeci_mail ***out, size_t *n, const char *path, unsigned flags)
-{
-	xeci_mbox *mb;
-	const char *msg;
-	size_t len, cap = 0;
-	int rc;
-	*out = NULL;
-	*n = 0;
-	if ((rc = xeci_mbox_open(&mb, path, flags)) < 0)
-		return rc;
-	while ((rc = xeci_mbox_next(&msg, &len, mb)) == 0) {
-		xeci_mail *m;
-		if (xeci_mail_parse(&m, msg, len, 0) < 0) {
-			fprintf(stderr, "xeci: %s: message %zu skipped: %s\n", path, *n + 1,
-				xeci_error_last());
-			continue;
-		}
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 64;
-			*out = xeci_realloc(*out, cap * sizeof(**out));
-		}
-		(*out)[(*n)++] = m;
-	}
-	xeci_mbox_free(mb);
-	return rc == XECI_ITEROVER ? 0 : rc;
-}
-
 /* As b4 am: complete before incomplete, then the highest version, then the
  * latest posting. Versions without patches are never picked. */
 static const xeci_series_version *pick_version(const xeci_series_set *set)
@@ -149,7 +122,7 @@ static int run(const char *repo_path, const char *mbox, const char *branch, cons
 	git_repository *repo = NULL;
 	int ret;
 	char refbuf[128];
-	if (read_mails(&mails, &n, mbox, flags) < 0 || xeci_series_assemble(&set, mails, n) < 0) {
+	if (xeci_cli_read_mails(&mails, &n, mbox, flags) < 0 || xeci_series_assemble(&set, mails, n) < 0) {
 		ret = print_error(mbox, xeci_error_last());
 		goto out;
 	}

@@ -12,33 +12,6 @@
 #include "series.h"
 #include "util.h"
 
-static int read_mails(xeci_mail ***out, size_t *n, const char *path, unsigned flags)
-{
-	xeci_mbox *mb;
-	const char *msg;
-	size_t len, cap = 0;
-	int rc;
-	*out = NULL;
-	*n = 0;
-	if ((rc = xeci_mbox_open(&mb, path, flags)) < 0)
-		return rc;
-	while ((rc = xeci_mbox_next(&msg, &len, mb)) == 0) {
-		xeci_mail *m;
-		if (xeci_mail_parse(&m, msg, len, 0) < 0) {
-			fprintf(stderr, "xeci: %s: message %zu skipped: %s\n", path, *n + 1,
-				xeci_error_last());
-			continue;
-		}
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 64;
-			*out = xeci_realloc(*out, cap * sizeof(**out));
-		}
-		(*out)[(*n)++] = m;
-	}
-	xeci_mbox_free(mb);
-	return rc == XECI_ITEROVER ? 0 : rc;
-}
-
 int xeci_cmd_series_assemble(int argc, char **argv)
 {
 	const char *path = NULL;
@@ -62,7 +35,7 @@ int xeci_cmd_series_assemble(int argc, char **argv)
 	size_t n;
 	xeci_series_set *set = NULL;
 	int ret = XECI_EXIT_OK;
-	if (read_mails(&mails, &n, path, flags) < 0 || xeci_series_assemble(&set, mails, n) < 0) {
+	if (xeci_cli_read_mails(&mails, &n, path, flags) < 0 || xeci_series_assemble(&set, mails, n) < 0) {
 		fprintf(stderr, "xeci: series assemble: %s\n", xeci_error_last());
 		ret = XECI_EXIT_FAIL;
 	}
