@@ -13,9 +13,16 @@
 #define BACKOFF_MAX_MS (3600 * 1000ULL)
 #define EXPIRE_EVERY_MS (600 * 1000ULL)
 
-typedef struct inbox_poll {
+/* Something synced on the thread pool every interval, with an exponential
+ * back-off after failures: an inbox fetch, a tree mirror sync. The concrete
+ * kinds embed it as their first member. */
+typedef struct periodic {
 	xeci_poller *poller;
-	const xeci_config_inbox *inbox;
+	const char *kind;   /* "inbox", "tree": for the logs */
+	const char *name;
+	int64_t interval_s;
+	void (*run)(struct periodic *);    /* on the thread pool: sets rc and error */
+	void (*report)(struct periodic *); /* on the loop, after a success */
 	uv_timer_t timer;
 	uv_work_t work;
 	bool running;
@@ -23,21 +30,18 @@ typedef struct inbox_poll {
 	/* filled by the worker, read on the loop after it reports */
 	int rc;
 	char error[1024];
+} periodic;
+
+typedef struct inbox_poll {
+	periodic job;
+	const xeci_config_inbox *inbox;
 	xeci_ingest_stats stats;
 	char mirror[4096];
 } inbox_poll;
 
-/* One [tree]: its mirror is synced on the thread pool every fetchInterval,
- * with the same back-off after failures as an inbox. */
 typedef struct tree_poll {
-	xeci_poller *poller;
+	periodic job;
 	const xeci_config_tree *tree;
-	uv_timer_t timer;
-	uv_work_t work;
-	bool running;
-	unsigned failures;
-	int rc;
-	char error[1024];
 	char head[GIT_OID_HEXSZ + 1];
 } tree_poll;
 
@@ -56,38 +60,42 @@ struct xeci_poller {
 
 /* --- on the thread pool --- */
 
-static void fetch_work(uv_work_t *w)
+static void inbox_run(periodic *job)
 {
-	inbox_poll *ip = w->data;
-	const xeci_config *cfg = ip->poller->cfg;
+	inbox_poll *ip = (inbox_poll *)job;
+	const xeci_config *cfg = job->poller->cfg;
 	xeci_db *db;
 	memset(&ip->stats, 0, sizeof(ip->stats));
-	ip->error[0] = '\0';
 	/* one connection per fetch: SQLite handles are not shared between threads */
-	ip->rc = xeci_db_open(&db, cfg->db_path);
-	if (ip->rc == 0) {
+	job->rc = xeci_db_open(&db, cfg->db_path);
+	if (job->rc == 0) {
 		xeci_series_opts sopts = {&ip->inbox->filter, cfg->incomplete_wait};
 		xeci_ingest_opts opts = {.max_message_size = cfg->max_message_size, .series = &sopts};
-		ip->rc = xeci_ingest_fetch(&ip->stats, db, ip->inbox, ip->mirror, &opts);
+		job->rc = xeci_ingest_fetch(&ip->stats, db, ip->inbox, ip->mirror, &opts);
 		xeci_db_close(db);
 	}
-	if (ip->rc < 0)
-		snprintf(ip->error, sizeof(ip->error), "%s", xeci_error_last());
 }
 
-static void tree_work(uv_work_t *w)
+static void tree_run(periodic *job)
 {
-	tree_poll *tp = w->data;
-	const char *data_dir = tp->poller->cfg->data_dir;
+	tree_poll *tp = (tree_poll *)job;
+	const char *data_dir = job->poller->cfg->data_dir;
 	git_oid oid;
-	tp->error[0] = tp->head[0] = '\0';
-	tp->rc = xeci_tree_mirror_sync(tp->tree, data_dir);
-	if (tp->rc == 0)
-		tp->rc = xeci_tree_head(&oid, tp->tree, data_dir);
-	if (tp->rc == 0)
+	tp->head[0] = '\0';
+	job->rc = xeci_tree_mirror_sync(tp->tree, data_dir);
+	if (job->rc == 0)
+		job->rc = xeci_tree_head(&oid, tp->tree, data_dir);
+	if (job->rc == 0)
 		git_oid_tostr(tp->head, sizeof(tp->head), &oid);
-	else
-		snprintf(tp->error, sizeof(tp->error), "%s", xeci_error_last());
+}
+
+static void periodic_work(uv_work_t *w)
+{
+	periodic *job = w->data;
+	job->error[0] = '\0';
+	job->run(job);
+	if (job->rc < 0)
+		snprintf(job->error, sizeof(job->error), "%s", xeci_error_last());
 }
 
 static void expire_work(uv_work_t *w)
@@ -108,94 +116,77 @@ static void expire_work(uv_work_t *w)
 
 /* --- on the loop --- */
 
-static void poll_timer_cb(uv_timer_t *t);
-
-/* The interval after a success; doubled per failure in a row, up to an hour
- * (or the interval, when that is longer). */
-static uint64_t backoff_ms(int64_t interval_s, unsigned failures)
+/* The interval after a success; after failures, doubled per failure in a
+ * row, at most an hour. */
+static uint64_t next_delay_ms(const periodic *job)
 {
-	uint64_t base = (uint64_t)(interval_s > 0 ? interval_s : 1) * 1000;
-	if (!failures)
-		return base;
-	uint64_t d = base;
-	for (unsigned i = 0; i < failures && d < BACKOFF_MAX_MS; i++)
+	uint64_t d = (uint64_t)(job->interval_s > 0 ? job->interval_s : 1) * 1000;
+	for (unsigned i = 0; i < job->failures && d < BACKOFF_MAX_MS; i++)
 		d *= 2;
-	return d < BACKOFF_MAX_MS ? d : BACKOFF_MAX_MS;
+	return job->failures && d > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : d;
 }
 
-static uint64_t next_delay_ms(const inbox_poll *ip)
+static void inbox_report(periodic *job)
 {
-	return backoff_ms(ip->inbox->poll_interval, ip->failures);
+	const xeci_ingest_stats *s = &((inbox_poll *)job)->stats;
+	if (s->messages)
+		XECI_INFO("inbox %s: %llu messages (%llu new, %llu errors), %llu series completed", job->name,
+			  (unsigned long long)s->messages, (unsigned long long)s->stored,
+			  (unsigned long long)s->errors, (unsigned long long)s->completed);
 }
 
-static void fetch_done(uv_work_t *w, int status)
+static void tree_report(periodic *job)
 {
-	inbox_poll *ip = w->data;
-	ip->running = false;
-	if (status == UV_ECANCELED || ip->rc < 0) {
-		ip->failures++;
-		XECI_ERR("inbox %s: fetch failed (%u in a row, next try in %llu s): %s", ip->inbox->name,
-			 ip->failures, (unsigned long long)next_delay_ms(ip) / 1000,
-			 status == UV_ECANCELED ? "cancelled" : ip->error);
+	tree_poll *tp = (tree_poll *)job;
+	XECI_INFO("tree %s: %s at %s", job->name, tp->tree->branch, tp->head);
+}
+
+static void periodic_timer_cb(uv_timer_t *t);
+
+static void periodic_done(uv_work_t *w, int status)
+{
+	periodic *job = w->data;
+	job->running = false;
+	if (status == UV_ECANCELED || job->rc < 0) {
+		job->failures++;
+		XECI_ERR("%s %s: %s failed (%u in a row, next try in %llu s): %s", job->kind, job->name,
+			 job->run == inbox_run ? "fetch" : "sync", job->failures,
+			 (unsigned long long)next_delay_ms(job) / 1000,
+			 status == UV_ECANCELED ? "cancelled" : job->error);
 	} else {
-		ip->failures = 0;
-		if (ip->stats.messages)
-			XECI_INFO("inbox %s: %llu messages (%llu new, %llu errors), %llu series completed",
-				  ip->inbox->name, (unsigned long long)ip->stats.messages,
-				  (unsigned long long)ip->stats.stored, (unsigned long long)ip->stats.errors,
-				  (unsigned long long)ip->stats.completed);
+		job->failures = 0;
+		job->report(job);
 	}
-	if (!ip->poller->stopping)
-		uv_timer_start(&ip->timer, poll_timer_cb, next_delay_ms(ip), 0);
+	if (!job->poller->stopping)
+		uv_timer_start(&job->timer, periodic_timer_cb, next_delay_ms(job), 0);
 }
 
-static void poll_timer_cb(uv_timer_t *t)
+static void periodic_timer_cb(uv_timer_t *t)
 {
-	inbox_poll *ip = t->data;
-	if (ip->running || ip->poller->stopping)
+	periodic *job = t->data;
+	if (job->running || job->poller->stopping)
 		return;
-	ip->running = true;
-	ip->work.data = ip;
-	int rc = uv_queue_work(ip->poller->loop, &ip->work, fetch_work, fetch_done);
+	job->running = true;
+	job->work.data = job;
+	int rc = uv_queue_work(job->poller->loop, &job->work, periodic_work, periodic_done);
 	if (rc < 0) {
-		ip->running = false;
-		XECI_ERR("inbox %s: cannot queue a fetch: %s", ip->inbox->name, uv_strerror(rc));
-		uv_timer_start(&ip->timer, poll_timer_cb, next_delay_ms(ip), 0);
+		job->running = false;
+		XECI_ERR("%s %s: cannot queue work: %s", job->kind, job->name, uv_strerror(rc));
+		uv_timer_start(&job->timer, periodic_timer_cb, next_delay_ms(job), 0);
 	}
 }
 
-static void tree_timer_cb(uv_timer_t *t);
-
-static void tree_done(uv_work_t *w, int status)
+static void periodic_init(periodic *job, xeci_poller *p, const char *kind, const char *name,
+			  int64_t interval_s, void (*run)(periodic *), void (*report)(periodic *))
 {
-	tree_poll *tp = w->data;
-	tp->running = false;
-	if (status == UV_ECANCELED || tp->rc < 0) {
-		tp->failures++;
-		XECI_ERR("tree %s: sync failed (%u in a row, next try in %llu s): %s", tp->tree->name,
-			 tp->failures, (unsigned long long)backoff_ms(tp->tree->fetch_interval, tp->failures) / 1000,
-			 status == UV_ECANCELED ? "cancelled" : tp->error);
-	} else {
-		tp->failures = 0;
-		XECI_INFO("tree %s: %s at %s", tp->tree->name, tp->tree->branch, tp->head);
-	}
-	if (!tp->poller->stopping)
-		uv_timer_start(&tp->timer, tree_timer_cb, backoff_ms(tp->tree->fetch_interval, tp->failures), 0);
-}
-
-static void tree_timer_cb(uv_timer_t *t)
-{
-	tree_poll *tp = t->data;
-	if (tp->running || tp->poller->stopping)
-		return;
-	tp->running = true;
-	tp->work.data = tp;
-	int rc = uv_queue_work(tp->poller->loop, &tp->work, tree_work, tree_done);
-	if (rc < 0) {
-		tp->running = false;
-		XECI_ERR("tree %s: cannot queue a sync: %s", tp->tree->name, uv_strerror(rc));
-		uv_timer_start(&tp->timer, tree_timer_cb, backoff_ms(tp->tree->fetch_interval, tp->failures), 0);
-	}
+	job->poller = p;
+	job->kind = kind;
+	job->name = name;
+	job->interval_s = interval_s;
+	job->run = run;
+	job->report = report;
+	uv_timer_init(p->loop, &job->timer);
+	job->timer.data = job;
 }
 
 static void expire_done(uv_work_t *w, int status)
@@ -223,20 +214,18 @@ int xeci_poller_new(xeci_poller **out, uv_loop_t *loop, const xeci_config *cfg)
 	p->polls = xeci_calloc(p->npolls, sizeof(*p->polls));
 	for (size_t i = 0; i < p->npolls; i++) {
 		inbox_poll *ip = &p->polls[i];
-		ip->poller = p;
 		ip->inbox = &cfg->inboxes[i];
 		snprintf(ip->mirror, sizeof(ip->mirror), "%s/mirrors/%s", cfg->data_dir, ip->inbox->name);
-		uv_timer_init(loop, &ip->timer);
-		ip->timer.data = ip;
+		periodic_init(&ip->job, p, "inbox", ip->inbox->name, ip->inbox->poll_interval, inbox_run,
+			      inbox_report);
 	}
 	p->ntrees = cfg->ntrees;
 	p->trees = xeci_calloc(p->ntrees, sizeof(*p->trees));
 	for (size_t i = 0; i < p->ntrees; i++) {
 		tree_poll *tp = &p->trees[i];
-		tp->poller = p;
 		tp->tree = &cfg->trees[i];
-		uv_timer_init(loop, &tp->timer);
-		tp->timer.data = tp;
+		periodic_init(&tp->job, p, "tree", tp->tree->name, tp->tree->fetch_interval, tree_run,
+			      tree_report);
 	}
 	uv_timer_init(loop, &p->expire_timer);
 	p->expire_timer.data = p;
@@ -247,9 +236,9 @@ int xeci_poller_new(xeci_poller **out, uv_loop_t *loop, const xeci_config *cfg)
 int xeci_poller_start(xeci_poller *p)
 {
 	for (size_t i = 0; i < p->npolls; i++)
-		uv_timer_start(&p->polls[i].timer, poll_timer_cb, 0, 0);
+		uv_timer_start(&p->polls[i].job.timer, periodic_timer_cb, 0, 0);
 	for (size_t i = 0; i < p->ntrees; i++)
-		uv_timer_start(&p->trees[i].timer, tree_timer_cb, 0, 0);
+		uv_timer_start(&p->trees[i].job.timer, periodic_timer_cb, 0, 0);
 	uv_timer_start(&p->expire_timer, expire_timer_cb, EXPIRE_EVERY_MS, EXPIRE_EVERY_MS);
 	return 0;
 }
@@ -258,9 +247,9 @@ void xeci_poller_stop(xeci_poller *p)
 {
 	p->stopping = true;
 	for (size_t i = 0; i < p->npolls; i++)
-		uv_close((uv_handle_t *)&p->polls[i].timer, NULL);
+		uv_close((uv_handle_t *)&p->polls[i].job.timer, NULL);
 	for (size_t i = 0; i < p->ntrees; i++)
-		uv_close((uv_handle_t *)&p->trees[i].timer, NULL);
+		uv_close((uv_handle_t *)&p->trees[i].job.timer, NULL);
 	uv_close((uv_handle_t *)&p->expire_timer, NULL);
 }
 
