@@ -13,6 +13,10 @@ int xeci_cmd_series_list(int argc, char **argv);    /* cmd_series_db.c */
 int xeci_cmd_series_show(int argc, char **argv);    /* cmd_series_db.c */
 int xeci_cmd_ingest(int argc, char **argv);         /* cmd_ingest.c */
 int xeci_cmd_apply(int argc, char **argv);          /* cmd_apply.c */
+int xeci_cmd_build(int argc, char **argv);          /* cmd_build.c */
+int xeci_cmd_builds(int argc, char **argv);         /* cmd_build_db.c */
+int xeci_cmd_build_show(int argc, char **argv);     /* cmd_build_db.c */
+int xeci_cmd_build_log(int argc, char **argv);      /* cmd_build_db.c */
 
 /* Shared option helpers (cli.c). */
 #include <stdbool.h>

@@ -138,6 +138,46 @@ static int apply_tree(xeci_config *cfg, const char *name, const char *value)
 		if (!*value)
 			return xeci_error_setc(XECI_EINVALID, "%s: empty prefix", name);
 		strv_push(&t->prefixes, &t->nprefixes, value);
+	} else if (!strcmp(key, "config")) {
+		if (!*value || strchr(value, '/'))
+			return xeci_error_setc(XECI_EINVALID, "%s = '%s': a name from kernel/configs/", name, value);
+		strv_push(&t->configs, &t->nconfigs, value);
+	}
+	return 0;
+}
+
+static int parse_bool(int *out, const char *name, const char *value)
+{
+	if (git_config_parse_bool(out, value) < 0)
+		return xeci_error_setc(XECI_EINVALID, "%s = '%s': expected true or false", name, value);
+	return 0;
+}
+
+/* One `build.KEY = value` entry. */
+static int apply_build(xeci_config *cfg, const char *name, const char *value)
+{
+	xeci_config_build *b = &cfg->build;
+	const char *key = name + strlen("build.");
+	int64_t v = 0;
+	if (!strcmp(key, "jobs") || !strcmp(key, "makejobs")) {
+		if (parse_int(&v, name, value) < 0 || v < 0 || v > 1024 || (v == 0 && key[0] == 'j'))
+			return xeci_error_setc(XECI_EINVALID, "%s = '%s': expected a number of jobs", name, value);
+		*(key[0] == 'j' ? &b->jobs : &b->make_jobs) = (int)v;
+	} else if (!strcmp(key, "config")) {
+		if (!*value || strchr(value, '/'))
+			return xeci_error_setc(XECI_EINVALID, "%s = '%s': a name from kernel/configs/", name, value);
+		strv_push(&b->configs, &b->nconfigs, value);
+	} else if (!strcmp(key, "workdir")) {
+		free(b->work_dir);
+		b->work_dir = xeci_strdup(value);
+	} else if (!strcmp(key, "timeout") || !strcmp(key, "logmax")) {
+		if (parse_int(&v, name, value) < 0 || v <= 0)
+			return xeci_error_setc(XECI_EINVALID, "%s = '%s': expected a positive number", name, value);
+		*(key[0] == 't' ? &b->timeout : &b->log_max) = v;
+	} else if (!strcmp(key, "checkpatch")) {
+		return parse_bool(&b->checkpatch, name, value);
+	} else if (!strcmp(key, "perpatch")) {
+		return parse_bool(&b->per_patch, name, value);
 	}
 	return 0;
 }
@@ -162,6 +202,8 @@ static int apply_entry(xeci_config *cfg, const git_config_entry *e)
 		return apply_inbox(cfg, n, v);
 	} else if (xeci_str_startswith(n, "tree.")) {
 		return apply_tree(cfg, n, v);
+	} else if (xeci_str_startswith(n, "build.")) {
+		return apply_build(cfg, n, v);
 	}
 	return 0;
 }
@@ -249,6 +291,10 @@ int xeci_config_load_db(xeci_config **out, const char *path, const char *db_path
 {
 	xeci_config *cfg = xeci_calloc(1, sizeof(*cfg));
 	cfg->incomplete_wait = DEFAULT_INCOMPLETE_WAIT;
+	cfg->build.jobs = 1;
+	cfg->build.timeout = 7200;
+	cfg->build.log_max = 64 << 20;
+	cfg->build.checkpatch = 1;
 	if (!path)
 		path = getenv("XECI_CONFIG");
 	if (path) {
@@ -275,6 +321,13 @@ int xeci_config_load_db(xeci_config **out, const char *path, const char *db_path
 		xeci_buf_puts(&b, "xeci-data");
 		cfg->data_dir = xeci_buf_detach(&b);
 	}
+	if (!cfg->build.work_dir) {
+		xeci_buf b = XECI_BUF_INIT;
+		xeci_buf_printf(&b, "%s/work", cfg->data_dir);
+		cfg->build.work_dir = xeci_buf_detach(&b);
+	}
+	if (!cfg->build.nconfigs)
+		strv_push(&cfg->build.configs, &cfg->build.nconfigs, "qemu-kunit");
 	int rc = check(cfg, path ? path : "config");
 	if (rc < 0) {
 		xeci_config_free(cfg);
@@ -319,11 +372,17 @@ const xeci_config_tree *xeci_config_tree_for(const xeci_config *cfg, const char 
 	return ib && ib->tree ? xeci_config_tree_find(cfg, ib->tree) : NULL;
 }
 
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 static void tree_clear(xeci_config_tree *t)
 {
-	for (size_t i = 0; i < t->nprefixes; i++)
-		free(t->prefixes[i]);
-	free(t->prefixes);
+	strv_free(t->prefixes, t->nprefixes);
+	strv_free(t->configs, t->nconfigs);
 	free(t->name);
 	free(t->url);
 	free(t->branch);
@@ -347,5 +406,7 @@ void xeci_config_free(xeci_config *cfg)
 	free(cfg->path);
 	free(cfg->db_path);
 	free(cfg->data_dir);
+	strv_free(cfg->build.configs, cfg->build.nconfigs);
+	free(cfg->build.work_dir);
 	free(cfg);
 }

@@ -17,6 +17,15 @@
  *           fetchInterval = 3600
  *           prefix = drm-xe-next                (repeatable: series tagged [drm-xe-next ...]
  *                                                go to this tree whatever the inbox)
+ *           config = xe-hw                      (repeatable: the tree's builds; default [build] config)
+ *   [build] jobs = 1                          (builds at a time)
+ *           makeJobs = 0                      (make -jN per build; 0: the number of CPUs)
+ *           config = qemu-kunit               (repeatable: kernel/configs/NAME.config built for each series)
+ *           workDir = DATA/work               (source checkouts and kbuild dirs, reused: keep it)
+ *           timeout = 7200                    (seconds of wall clock per build)
+ *           logMax = 67108864                 (bytes of build log kept)
+ *           checkpatch = true                 (scripts/checkpatch.pl --strict on each patch)
+ *           perPatch = false                  (also build after each patch: bisectability)
  *
  * Every key has an embedded default, so an empty or missing file works. */
 #ifndef XECI_CONFIG_H
@@ -43,7 +52,21 @@ typedef struct xeci_config_tree {
 	int64_t fetch_interval; /* seconds, > 0 */
 	char **prefixes;       /* subject prefixes routed to this tree */
 	size_t nprefixes;
+	char **configs;        /* its build configs; none: [build] config */
+	size_t nconfigs;
 } xeci_config_tree;
+
+typedef struct xeci_config_build {
+	int jobs;
+	int make_jobs;
+	char **configs;
+	size_t nconfigs;
+	char *work_dir;
+	int64_t timeout;
+	int64_t log_max;
+	int checkpatch;        /* bool */
+	int per_patch;         /* bool */
+} xeci_config_build;
 
 typedef struct xeci_config {
 	char *path;            /* the file read; NULL for defaults only */
@@ -55,6 +78,7 @@ typedef struct xeci_config {
 	size_t ninboxes;
 	xeci_config_tree *trees;
 	size_t ntrees;
+	xeci_config_build build;
 } xeci_config;
 
 /* Reads path (NULL: $XECI_CONFIG, else embedded defaults only). db_path,

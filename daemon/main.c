@@ -13,15 +13,18 @@
 #include "error.h"
 #include "log.h"
 #include "mail.h"
+#include "buildq.h"
 #include "poller.h"
 
 static xeci_poller *poller;
+static xeci_buildq *buildq;
 static uv_signal_t sigint, sigterm;
 
 static void on_signal(uv_signal_t *s, int signum)
 {
-	XECI_INFO("signal %d: stopping once running fetches finish", signum);
+	XECI_INFO("signal %d: stopping once running fetches finish; running builds are killed and run again at the next start", signum);
 	xeci_poller_stop(poller);
+	xeci_buildq_stop(buildq);
 	uv_close((uv_handle_t *)&sigint, NULL);
 	uv_close((uv_handle_t *)&sigterm, NULL);
 }
@@ -72,6 +75,8 @@ int main(int argc, char **argv)
 	uv_loop_t *loop = uv_default_loop();
 	xeci_poller_new(&poller, loop, cfg);
 	xeci_poller_start(poller);
+	xeci_buildq_new(&buildq, loop, cfg);
+	xeci_buildq_start(buildq);
 	uv_signal_init(loop, &sigint);
 	uv_signal_init(loop, &sigterm);
 	uv_signal_start(&sigint, on_signal, SIGINT);
@@ -81,6 +86,7 @@ int main(int argc, char **argv)
 	uv_run(loop, UV_RUN_DEFAULT);
 	uv_loop_close(loop);
 	xeci_poller_free(poller);
+	xeci_buildq_free(buildq);
 	xeci_config_free(cfg);
 	XECI_INFO("xecid: stopped");
 	return 0;

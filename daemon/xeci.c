@@ -22,6 +22,11 @@ static const command commands[] = {
 	{NULL, "ingest", xeci_cmd_ingest,
 	 "ingest (--inbox URL_OR_DIR | --mbox FILE | --maildir DIR) [--db FILE]   fetch into the database"},
 	{NULL, "apply", xeci_cmd_apply, "apply --repo GITDIR --mbox FILE [--branch BRANCH] [--ref REF]   base detection and apply, as JSON"},
+	{"build", "show", xeci_cmd_build_show, "build show ID [--json] [--db FILE]   one build: state, base, artifacts, checks"},
+	{"build", "log", xeci_cmd_build_log, "build log ID [--db FILE]   the build's log"},
+	{NULL, "build", xeci_cmd_build,
+	 "build --repo GITDIR --rev REV --config NAME --out DIR [--work DIR]   one sandboxed kernel build"},
+	{NULL, "builds", xeci_cmd_builds, "builds [--state STATE] [--json] [--db FILE]   the build queue and results"},
 };
 
 static void usage(FILE *f)

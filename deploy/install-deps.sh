@@ -12,8 +12,10 @@ PACKAGES=(
 	# tests: cmocka, sanitizers and libFuzzer (clang), real peers
 	libcmocka-dev clang libclang-rt-14-dev
 	public-inbox b4 python3 sqlite3 time
-	# sandbox for kernel builds (later stages)
-	bubblewrap
+	# kernel builds: Debian's kernel source, its build tools, the sandbox
+	linux-source-6.12 flex bison bc libelf-dev cpio xz-utils perl bubblewrap
+	# booting the built kernel: QEMU and a static busybox for the initramfs
+	qemu-system-x86 busybox-static
 )
 
 missing=()
