@@ -1,0 +1,1089 @@
+/* Kernel build logs and checkpatch output (see buildlog.h).
+ *
+ * The log is read line by line, each line on its own, because with make -j
+ * the compilers' output interleaves: the only state kept across lines is
+ * the include chain gcc and clang print before a header's diagnostic, and
+ * which unit last included each header (gcc prints the chain once per
+ * change of include stack, not before every diagnostic). jansson objects
+ * serve as the hash tables: they are at hand, and the base map is JSON
+ * anyway. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buildlog.h"
+#include "buf.h"
+#include "error.h"
+#include "util.h"
+
+/* A longer field (a message of a line of garbage) is cut: it is stored in
+ * the database and quoted in replies. */
+#define MAX_FIELD 4096
+/* Separates the parts of an identity key; cleaned strings never hold it. */
+#define KEY_SEP '\x1f'
+
+struct xeci_buildlog {
+	xeci_buildlog_unit *units;
+	size_t nunits, capunits;
+	xeci_diag *diags;
+	size_t ndiags, capdiags;
+	bool linked;
+};
+
+struct xeci_buildlog_base {
+	json_t *units; /* unit -> [diag object without "unit"] */
+};
+
+typedef struct line {
+	const char *p;
+	size_t n; /* without "\n" and a trailing "\r" */
+} line;
+
+static bool next_line(const char **at, const char *end, line *l)
+{
+	if (*at >= end)
+		return false;
+	const char *nl = memchr(*at, '\n', (size_t)(end - *at));
+	l->p = *at;
+	l->n = nl ? (size_t)(nl - *at) : (size_t)(end - *at);
+	*at = nl ? nl + 1 : end;
+	if (l->n && l->p[l->n - 1] == '\r')
+		l->n--;
+	return true;
+}
+
+static bool has_prefix(const char *p, size_t n, const char *prefix)
+{
+	size_t k = strlen(prefix);
+	return n >= k && !memcmp(p, prefix, k);
+}
+
+static bool has_suffix(const char *p, size_t n, const char *suffix)
+{
+	size_t k = strlen(suffix);
+	return n >= k && !memcmp(p + n - k, suffix, k);
+}
+
+static const char *find(const char *p, size_t n, const char *needle)
+{
+	return memmem(p, n, needle, strlen(needle));
+}
+
+/* Length of the well-formed UTF-8 sequence at p (Unicode table 3-7), 0 when
+ * there is none. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0];
+	size_t len;
+	unsigned char lo = 0x80, hi = 0xbf;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (n < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+/* A copy that is valid UTF-8 without control characters (tabs kept), with
+ * surrounding blanks trimmed, cut at MAX_FIELD bytes. */
+static char *clean(const char *p, size_t n)
+{
+	while (n && (*p == ' ' || *p == '\t'))
+		p++, n--;
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	xeci_buf b = XECI_BUF_INIT;
+	xeci_buf_grow(&b, n < MAX_FIELD ? n : MAX_FIELD);
+	size_t i = 0;
+	while (i < n) {
+		const unsigned char *u = (const unsigned char *)p + i;
+		size_t k = utf8_len(u, n - i);
+		if (b.len + (k ? k : 1) > MAX_FIELD)
+			break;
+		if (k == 1 && (u[0] < 0x20 || u[0] == 0x7f) && u[0] != '\t')
+			xeci_buf_putc(&b, '?');
+		else if (k)
+			xeci_buf_put(&b, u, k);
+		else
+			xeci_buf_putc(&b, '?');
+		i += k ? k : 1;
+	}
+	xeci_buf_putc(&b, '\0'); /* an empty buffer has no memory yet */
+	return xeci_buf_detach(&b);
+}
+
+/* Up to 9 digits at p[*i], *i moved past them; false (*i kept) when there
+ * are none or more. */
+static bool parse_num(const char *p, size_t n, size_t *i, int *out)
+{
+	size_t j = *i;
+	int v = 0;
+	while (j < n && isdigit((unsigned char)p[j]) && j - *i < 9)
+		v = v * 10 + (p[j++] - '0');
+	if (j == *i || (j < n && isdigit((unsigned char)p[j])))
+		return false;
+	*i = j;
+	*out = v;
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Parsing a log */
+
+typedef struct parser {
+	xeci_buildlog *log;
+	const char *root;
+	size_t rootlen;
+	json_t *header_unit; /* header -> the unit whose include chain last named it */
+	json_t *objects;     /* object -> source, for objtool's "x.o: warning:" */
+	char **chain;        /* the include chain being read, as printed */
+	size_t nchain;
+	bool chain_gcc;      /* gcc prints it innermost first, clang outermost first */
+	bool chain_open;     /* its last line ended in ',': gcc has more to print */
+	bool prev_chain;     /* the previous line was part of a chain */
+} parser;
+
+/* The path as the source tree names it: src_root and "./" stripped. */
+static char *norm_path(const parser *ps, const char *p, size_t n)
+{
+	while (n && (*p == ' ' || *p == '\t'))
+		p++, n--;
+	if (ps->rootlen && n > ps->rootlen && !memcmp(p, ps->root, ps->rootlen) &&
+	    p[ps->rootlen] == '/') {
+		p += ps->rootlen;
+		n -= ps->rootlen;
+		while (n && *p == '/')
+			p++, n--; /* "root//x.c" */
+	}
+	while (n >= 2 && p[0] == '.' && p[1] == '/') {
+		p += 2, n -= 2;
+		while (n && *p == '/')
+			p++, n--; /* ".//x.c" */
+	}
+	return clean(p, n);
+}
+
+static const char *unit_source_of(const parser *ps, const char *object)
+{
+	return json_string_value(json_object_get(ps->objects, object));
+}
+
+/* drivers/x.o -> drivers/x.c (x.S for AS), x.s / x.i / x.lst -> x.c; a host
+ * program without suffix (scripts/basic/fixdep) -> fixdep.c. */
+static char *source_of(const char *object, bool assembler)
+{
+	size_t n = strlen(object);
+	const char *ext = assembler ? ".S" : ".c";
+	static const char *const suffixes[] = {".o", ".s", ".i", ".lst"};
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
+		if (has_suffix(object, n, suffixes[i]) && n > strlen(suffixes[i])) {
+			n -= strlen(suffixes[i]);
+			break;
+		}
+	char *s = xeci_malloc(n + 3);
+	memcpy(s, object, n);
+	memcpy(s + n, ext, 3);
+	return s;
+}
+
+static void add_unit(parser *ps, const char *cmd, size_t cmdlen, bool module, const line *target)
+{
+	xeci_buildlog *log = ps->log;
+	bool as = cmdlen == 2 && !memcmp(cmd, "AS", 2);
+	if (log->nunits == log->capunits) {
+		log->capunits = log->capunits ? log->capunits * 2 : 64;
+		log->units = xeci_realloc(log->units, log->capunits * sizeof(*log->units));
+	}
+	xeci_buildlog_unit *u = &log->units[log->nunits++];
+	u->object = norm_path(ps, target->p, target->n);
+	u->source = source_of(u->object, as);
+	u->module = module;
+	json_object_set_new(ps->objects, u->object, json_string(u->source));
+}
+
+/* "  CC [M]  drivers/x.o", "  MODPOST Module.symvers": kbuild's quiet
+ * lines, two blanks, the command, an optional [M] (or [U]), the target. */
+static bool kbuild_line(parser *ps, const line *l)
+{
+	const char *p = l->p;
+	size_t n = l->n, i = 2;
+	if (n < 4 || p[0] != ' ' || p[1] != ' ' || !isupper((unsigned char)p[2]))
+		return false;
+	while (i < n && (isupper((unsigned char)p[i]) || isdigit((unsigned char)p[i]) || p[i] == '_'))
+		i++;
+	size_t cmdlen = i - 2;
+	bool module = false;
+	if (i + 3 < n && p[i] == ' ' && p[i + 1] == '[' && isupper((unsigned char)p[i + 2]) && p[i + 3] == ']') {
+		module = p[i + 2] == 'M';
+		i += 4;
+	}
+	if (i >= n || p[i] != ' ')
+		return false;
+	while (i < n && p[i] == ' ')
+		i++;
+	line target = {p + i, n - i};
+	if (!target.n || memchr(target.p, ' ', target.n) || memchr(target.p, '\t', target.n))
+		return false;
+	const char *cmd = p + 2;
+	if ((cmdlen == 2 && (!memcmp(cmd, "CC", 2) || !memcmp(cmd, "AS", 2))) ||
+	    (cmdlen == 6 && !memcmp(cmd, "HOSTCC", 6)))
+		add_unit(ps, cmd, cmdlen, module, &target);
+	else if (cmdlen == 7 && !memcmp(cmd, "MODPOST", 7))
+		ps->log->linked = true;
+	return true;
+}
+
+static void chain_reset(parser *ps)
+{
+	for (size_t i = 0; i < ps->nchain; i++)
+		free(ps->chain[i]);
+	ps->nchain = 0;
+	ps->chain_gcc = ps->chain_open = false;
+}
+
+/* "In file included from PATH:LINE[:COL](,|:)" (gcc's continuation lines,
+ * "                 from PATH:LINE,", were stripped to PATH... by the
+ * caller). */
+static void chain_add(parser *ps, const char *p, size_t n)
+{
+	ps->chain_open = n && p[n - 1] == ',';
+	if (n && (p[n - 1] == ',' || p[n - 1] == ':'))
+		n--;
+	for (int k = 0; k < 2; k++) { /* ":LINE" and ":COL" */
+		size_t e = n;
+		while (e && isdigit((unsigned char)p[e - 1]))
+			e--;
+		if (e == n || !e || p[e - 1] != ':')
+			break;
+		n = e - 1;
+	}
+	if (ps->nchain >= 64)
+		return; /* deeper than any real include stack: garbage */
+	ps->chain = xeci_realloc(ps->chain, (ps->nchain + 1) * sizeof(*ps->chain));
+	ps->chain[ps->nchain++] = norm_path(ps, p, n);
+}
+
+static bool chain_line(parser *ps, const line *l)
+{
+	static const char first[] = "In file included from ";
+	size_t i = 0;
+	if (has_prefix(l->p, l->n, first)) {
+		if (!ps->prev_chain)
+			chain_reset(ps);
+		chain_add(ps, l->p + sizeof(first) - 1, l->n - (sizeof(first) - 1));
+		return true;
+	}
+	while (i < l->n && l->p[i] == ' ')
+		i++;
+	if (!ps->prev_chain || i < 2 || !has_prefix(l->p + i, l->n - i, "from "))
+		return false;
+	ps->chain_gcc = true;
+	chain_add(ps, l->p + i + 5, l->n - i - 5);
+	return true;
+}
+
+static bool is_source(const char *f)
+{
+	size_t n = strlen(f);
+	return has_suffix(f, n, ".c") || has_suffix(f, n, ".S") || has_suffix(f, n, ".s");
+}
+
+/* The outermost file of the chain just read when it is a source (it then
+ * also owns the chain's headers and `file`); NULL otherwise. The chain is
+ * used up either way: it belongs to one diagnostic. */
+static char *chain_unit(parser *ps, const char *file)
+{
+	const char *outer = ps->nchain ? ps->chain[ps->chain_gcc ? ps->nchain - 1 : 0] : NULL;
+	char *unit = NULL;
+	if (outer && is_source(outer)) {
+		for (size_t i = 0; i < ps->nchain; i++)
+			if (ps->chain[i] != outer)
+				json_object_set_new(ps->header_unit, ps->chain[i], json_string(outer));
+		if (*file && strcmp(file, outer))
+			json_object_set_new(ps->header_unit, file, json_string(outer));
+		unit = xeci_strdup(outer);
+	}
+	chain_reset(ps);
+	return unit;
+}
+
+/* Which unit printed a diagnostic of `file`: the one its include chain
+ * names, else the unit that last included the file, else the file itself
+ * when it is compiled on its own (a .c, or an object objtool names), else
+ * none (""). */
+static char *unit_for(parser *ps, const char *file)
+{
+	char *unit = chain_unit(ps, file);
+	if (unit)
+		return unit;
+	const char *known = json_string_value(json_object_get(ps->header_unit, file));
+	if (known)
+		return xeci_strdup(known);
+	if (is_source(file))
+		return xeci_strdup(file);
+	if (has_suffix(file, strlen(file), ".o")) {
+		const char *src = unit_source_of(ps, file);
+		return src ? xeci_strdup(src) : source_of(file, false);
+	}
+	return xeci_strdup("");
+}
+
+static void add_diag(parser *ps, xeci_diag_kind kind, char *file, int lineno, int col,
+		     const char *msg, size_t msglen, char *unit)
+{
+	xeci_buildlog *log = ps->log;
+	if (log->ndiags == log->capdiags) {
+		log->capdiags = log->capdiags ? log->capdiags * 2 : 64;
+		log->diags = xeci_realloc(log->diags, log->capdiags * sizeof(*log->diags));
+	}
+	xeci_diag *d = &log->diags[log->ndiags++];
+	d->kind = kind;
+	d->file = file;
+	d->line = lineno;
+	d->col = col;
+	d->message = clean(msg, msglen);
+	d->unit = unit;
+}
+
+enum { K_NONE, K_WARNING, K_ERROR, K_NOTE };
+
+/* " warning: MSG" and its kin at p[*i]; *i is left at MSG. */
+static int diag_kind(const char *p, size_t n, size_t *i)
+{
+	static const struct {
+		const char *text;
+		int kind;
+	} kinds[] = {
+		{" warning: ", K_WARNING},     {" error: ", K_ERROR}, {" fatal error: ", K_ERROR},
+		{" sorry, unimplemented: ", K_ERROR}, {" note: ", K_NOTE},
+	};
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		if (has_prefix(p + *i, n - *i, kinds[k].text)) {
+			*i += strlen(kinds[k].text);
+			return kinds[k].kind;
+		}
+	return K_NONE;
+}
+
+/* A word before ": warning:" names a file when it looks like one; else it
+ * is a tool (ld, cc1, x86_64-linux-gnu-ld, <command-line>). */
+static bool names_file(const char *p, size_t n)
+{
+	static const char *const exts[] = {".o", ".c", ".h", ".S", ".ko", ".a"};
+	if (memchr(p, '/', n) || (n == 7 && !memcmp(p, "vmlinux", 7)))
+		return true;
+	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++)
+		if (has_suffix(p, n, exts[i]))
+			return true;
+	return false;
+}
+
+/* "PATH:LINE:COL: KIND: MSG", "PATH:LINE: KIND: MSG", "WORD: KIND: MSG". */
+static bool compiler_line(parser *ps, const line *l)
+{
+	const char *p = l->p;
+	size_t n = l->n, i;
+	const char *colon = memchr(p, ':', n);
+	if (!colon || colon == p || *p == ' ' || *p == '\t')
+		return false;
+	size_t pathlen = (size_t)(colon - p);
+	int lineno = 0, col = 0;
+	i = pathlen + 1;
+	bool numbered = parse_num(p, n, &i, &lineno);
+	if (numbered) {
+		if (i >= n || p[i] != ':')
+			return false;
+		i++;
+		size_t save = i;
+		if (parse_num(p, n, &i, &col) && i < n && p[i] == ':')
+			i++;
+		else
+			i = save, col = 0;
+	} else if (memchr(p, ' ', pathlen)) {
+		return false; /* "some text: error: ..." is no tool's message */
+	}
+	/* p[i - 1] is the ':' before " warning: " */
+	int kind = diag_kind(p, n, &i);
+	if (kind == K_NONE)
+		return false;
+	bool is_file = numbered || names_file(p, pathlen);
+	char *file = is_file ? norm_path(ps, p, pathlen) : xeci_strdup("");
+	char *unit = unit_for(ps, file);
+	if (kind == K_NOTE) {
+		free(file);
+		free(unit);
+		return true;
+	}
+	if (!is_file) {
+		free(unit);
+		unit = xeci_strdup("");
+	}
+	add_diag(ps, kind == K_ERROR ? XECI_DIAG_ERROR : XECI_DIAG_WARNING, file, lineno, col,
+		 p + i, n - i, unit);
+	return true;
+}
+
+/* The module a modpost message is about: "drivers/x: section mismatch
+ * ...", "\"sym\" [drivers/x.ko] undefined!", "missing MODULE_LICENSE() in
+ * drivers/x.o"; "" when none. */
+static char *modpost_module(const parser *ps, const char *p, size_t n)
+{
+	const char *c = find(p, n, ": ");
+	if (c && c > p && !memchr(p, ' ', (size_t)(c - p)) &&
+	    (memchr(p, '/', (size_t)(c - p)) || (c - p == 7 && !memcmp(p, "vmlinux", 7))))
+		return norm_path(ps, p, (size_t)(c - p));
+	const char *b = find(p, n, " [");
+	const char *e = b ? find(b, n - (size_t)(b - p), ".ko]") : NULL;
+	if (b && e)
+		return norm_path(ps, b + 2, (size_t)(e - b - 2));
+	const char *in = NULL;
+	for (const char *s = p; (s = find(s, n - (size_t)(s - p), " in ")); s++)
+		in = s;
+	if (has_prefix(p, n, "missing MODULE_") && in) {
+		size_t k = n - (size_t)(in + 4 - p);
+		if (has_suffix(in + 4, k, ".o"))
+			k -= 2;
+		return norm_path(ps, in + 4, k);
+	}
+	return xeci_strdup("");
+}
+
+static bool modpost_line(parser *ps, const line *l)
+{
+	static const char w[] = "WARNING: modpost: ", e[] = "ERROR: modpost: ";
+	xeci_diag_kind kind;
+	size_t skip;
+	if (has_prefix(l->p, l->n, w))
+		kind = XECI_DIAG_WARNING, skip = sizeof(w) - 1;
+	else if (has_prefix(l->p, l->n, e))
+		kind = XECI_DIAG_ERROR, skip = sizeof(e) - 1;
+	else
+		return false;
+	const char *msg = l->p + skip;
+	size_t n = l->n - skip;
+	add_diag(ps, kind, modpost_module(ps, msg, n), 0, 0, msg, n, xeci_strdup(""));
+	return true;
+}
+
+/* ld: "drivers/x.c:12:(.text+0x1a): undefined reference to `foo'", also
+ * without the line or with the object instead of the source. */
+static bool linker_line(parser *ps, const line *l)
+{
+	const char *u = find(l->p, l->n, ": undefined reference to ");
+	if (!u)
+		return false;
+	const char *p = l->p;
+	size_t n = (size_t)(u - p), i;
+	if (has_prefix(p, n, "ld: "))
+		p += 4, n -= 4;
+	if (n && p[n - 1] == ')') { /* ":(.text+0x1a)" */
+		const char *open = memrchr(p, '(', n);
+		n = open && open > p && open[-1] == ':' ? (size_t)(open - 1 - p) : n;
+	}
+	int lineno = 0;
+	const char *c = memrchr(p, ':', n);
+	if (c && (i = (size_t)(c + 1 - p)) < n && parse_num(p, n, &i, &lineno) && i == n)
+		n = (size_t)(c - p);
+	else
+		lineno = 0;
+	const char *msg = u + 2;
+	add_diag(ps, XECI_DIAG_ERROR, norm_path(ps, p, n), lineno, 0, msg,
+		 l->n - (size_t)(msg - l->p), xeci_strdup(""));
+	return true;
+}
+
+static void parse_line(parser *ps, const line *l)
+{
+	if (!l->n)
+		return;
+	if (chain_line(ps, l)) {
+		ps->prev_chain = true;
+		return;
+	}
+	ps->prev_chain = false;
+	if (ps->chain_open)
+		chain_reset(ps); /* cut short (interleaved output): no unit can be read from it */
+	if (kbuild_line(ps, l) || modpost_line(ps, l) || compiler_line(ps, l))
+		return;
+	linker_line(ps, l);
+}
+
+int xeci_buildlog_parse(xeci_buildlog **out, const char *text, size_t len, const char *src_root)
+{
+	if (!out || (!text && len))
+		return xeci_error_setc(XECI_EINVALID, "buildlog: no log");
+	parser ps = {0};
+	ps.log = xeci_calloc(1, sizeof(*ps.log));
+	ps.root = src_root ? src_root : "";
+	ps.rootlen = strlen(ps.root);
+	while (ps.rootlen && ps.root[ps.rootlen - 1] == '/')
+		ps.rootlen--;
+	ps.header_unit = json_object();
+	ps.objects = json_object();
+	const char *at = text, *end = text + len;
+	line l;
+	while (next_line(&at, end, &l))
+		parse_line(&ps, &l);
+	chain_reset(&ps);
+	free(ps.chain);
+	json_decref(ps.header_unit);
+	json_decref(ps.objects);
+	*out = ps.log;
+	return 0;
+}
+
+void xeci_buildlog_free(xeci_buildlog *log)
+{
+	if (!log)
+		return;
+	for (size_t i = 0; i < log->nunits; i++) {
+		free(log->units[i].object);
+		free(log->units[i].source);
+	}
+	for (size_t i = 0; i < log->ndiags; i++) {
+		free(log->diags[i].file);
+		free(log->diags[i].message);
+		free(log->diags[i].unit);
+	}
+	free(log->units);
+	free(log->diags);
+	free(log);
+}
+
+size_t xeci_buildlog_unit_count(const xeci_buildlog *log)
+{
+	return log->nunits;
+}
+
+const xeci_buildlog_unit *xeci_buildlog_unit_get(const xeci_buildlog *log, size_t i)
+{
+	return i < log->nunits ? &log->units[i] : NULL;
+}
+
+size_t xeci_buildlog_diag_count(const xeci_buildlog *log)
+{
+	return log->ndiags;
+}
+
+const xeci_diag *xeci_buildlog_diag_get(const xeci_buildlog *log, size_t i)
+{
+	return i < log->ndiags ? &log->diags[i] : NULL;
+}
+
+const xeci_diag *xeci_buildlog_first_error(const xeci_buildlog *log)
+{
+	for (size_t i = 0; i < log->ndiags; i++)
+		if (log->diags[i].kind == XECI_DIAG_ERROR)
+			return &log->diags[i];
+	return NULL;
+}
+
+bool xeci_buildlog_linked(const xeci_buildlog *log)
+{
+	return log->linked;
+}
+
+static const char *kind_name(xeci_diag_kind k)
+{
+	return k == XECI_DIAG_ERROR ? "error" : "warning";
+}
+
+char *xeci_diag_format(const xeci_diag *d)
+{
+	xeci_buf b = XECI_BUF_INIT;
+	if (*d->file)
+		xeci_buf_printf(&b, d->line ? "%s:%d: " : "%s: ", d->file, d->line);
+	xeci_buf_printf(&b, "%s: %s", kind_name(d->kind), d->message);
+	return xeci_buf_detach(&b);
+}
+
+/* The base stores the same object without "unit" (it is the key). */
+static json_t *diag_json(const xeci_diag *d, bool with_unit)
+{
+	json_t *j = json_object();
+	if (with_unit)
+		json_object_set_new(j, "unit", json_string(d->unit));
+	json_object_set_new(j, "file", json_string(d->file));
+	json_object_set_new(j, "line", json_integer(d->line));
+	json_object_set_new(j, "col", json_integer(d->col));
+	json_object_set_new(j, "kind", json_string(kind_name(d->kind)));
+	json_object_set_new(j, "message", json_string(d->message));
+	return j;
+}
+
+json_t *xeci_diag_to_json(const xeci_diag *d)
+{
+	return diag_json(d, true);
+}
+
+json_t *xeci_buildlog_to_json(const xeci_buildlog *log)
+{
+	json_t *units = json_array(), *diags = json_array();
+	for (size_t i = 0; i < log->nunits; i++)
+		json_array_append_new(units, json_pack("{s:s, s:s, s:b}", "object", log->units[i].object,
+						       "source", log->units[i].source, "module",
+						       log->units[i].module));
+	for (size_t i = 0; i < log->ndiags; i++)
+		json_array_append_new(diags, diag_json(&log->diags[i], true));
+	return json_pack("{s:o, s:o, s:b}", "units", units, "diagnostics", diags, "linked", log->linked);
+}
+
+void xeci_diag_list_clear(xeci_diag_list *list)
+{
+	free(list->items);
+	list->items = NULL;
+	list->count = 0;
+}
+
+static void list_push(xeci_diag_list *list, const xeci_diag *d)
+{
+	if ((list->count & (list->count - 1)) == 0)
+		list->items = xeci_realloc(list->items, (list->count ? list->count * 2 : 1) * sizeof(*list->items));
+	list->items[list->count++] = d;
+}
+
+int xeci_buildlog_errors(xeci_diag_list *out, const xeci_buildlog *log)
+{
+	out->items = NULL;
+	out->count = 0;
+	for (size_t i = 0; i < log->ndiags; i++)
+		if (log->diags[i].kind == XECI_DIAG_ERROR)
+			list_push(out, &log->diags[i]);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The base map */
+
+/* "w\x1fFILE\x1fMESSAGE": what stays the same when a patch shifts lines. */
+static char *identity(const char *kind, const char *file, const char *message)
+{
+	xeci_buf b = XECI_BUF_INIT;
+	xeci_buf_printf(&b, "%c%c%s%c%s", kind[0], KEY_SEP, file, KEY_SEP, message);
+	return xeci_buf_detach(&b);
+}
+
+static char *identity_of_json(const json_t *d)
+{
+	return identity(json_string_value(json_object_get(d, "kind")),
+			json_string_value(json_object_get(d, "file")),
+			json_string_value(json_object_get(d, "message")));
+}
+
+int xeci_buildlog_base_new(xeci_buildlog_base **out)
+{
+	*out = xeci_calloc(1, sizeof(**out));
+	(*out)->units = json_object();
+	return 0;
+}
+
+void xeci_buildlog_base_free(xeci_buildlog_base *base)
+{
+	if (!base)
+		return;
+	json_decref(base->units);
+	free(base);
+}
+
+/* The "" entry: replaced when modpost ran, else grown by what is new. */
+static void update_unattributed(xeci_buildlog_base *base, const xeci_buildlog *log, json_t *fresh)
+{
+	if (log->linked) {
+		if (json_array_size(fresh))
+			json_object_set(base->units, "", fresh);
+		else
+			json_object_del(base->units, "");
+		return;
+	}
+	if (!json_array_size(fresh))
+		return;
+	json_t *old = json_object_get(base->units, "");
+	if (!old)
+		json_object_set_new(base->units, "", (old = json_array()));
+	json_t *known = json_object();
+	size_t i;
+	json_t *d;
+	json_array_foreach(old, i, d) {
+		char *k = identity_of_json(d);
+		json_object_set_new(known, k, json_true());
+		free(k);
+	}
+	json_array_foreach(fresh, i, d) {
+		char *k = identity_of_json(d);
+		if (!json_object_get(known, k)) {
+			json_array_append(old, d);
+			json_object_set_new(known, k, json_true());
+		}
+		free(k);
+	}
+	json_decref(known);
+}
+
+int xeci_buildlog_base_update(xeci_buildlog_base *base, const xeci_buildlog *log)
+{
+	json_t *touched = json_object(), *none = json_array();
+	for (size_t i = 0; i < log->nunits; i++)
+		if (!json_object_get(touched, log->units[i].source))
+			json_object_set_new(touched, log->units[i].source, json_array());
+	for (size_t i = 0; i < log->ndiags; i++) {
+		const xeci_diag *d = &log->diags[i];
+		if (!*d->unit) {
+			json_array_append_new(none, diag_json(d, false));
+			continue;
+		}
+		json_t *arr = json_object_get(touched, d->unit);
+		if (!arr)
+			json_object_set_new(touched, d->unit, (arr = json_array()));
+		json_array_append_new(arr, diag_json(d, false));
+	}
+	const char *unit;
+	json_t *arr;
+	json_object_foreach(touched, unit, arr) {
+		if (json_array_size(arr))
+			json_object_set(base->units, unit, arr);
+		else
+			json_object_del(base->units, unit);
+	}
+	update_unattributed(base, log, none);
+	json_decref(touched);
+	json_decref(none);
+	return 0;
+}
+
+json_t *xeci_buildlog_base_to_json(const xeci_buildlog_base *base)
+{
+	return json_pack("{s:i, s:O}", "version", 1, "units", base->units);
+}
+
+static bool valid_diag_json(const json_t *d)
+{
+	const char *kind = json_string_value(json_object_get(d, "kind"));
+	return json_is_object(d) && kind && (!strcmp(kind, "warning") || !strcmp(kind, "error")) &&
+	       json_is_string(json_object_get(d, "file")) &&
+	       json_is_string(json_object_get(d, "message")) &&
+	       json_is_integer(json_object_get(d, "line")) && json_is_integer(json_object_get(d, "col"));
+}
+
+int xeci_buildlog_base_from_json(xeci_buildlog_base **out, const json_t *json)
+{
+	const json_t *units = json_object_get(json, "units");
+	json_t *v = json_object_get(json, "version");
+	if (!json_is_object(units) || !json_is_integer(v) || json_integer_value(v) != 1)
+		return xeci_error_setc(XECI_EINVALID, "base warnings: not a version 1 map");
+	const char *unit;
+	json_t *arr;
+	json_object_foreach((json_t *)units, unit, arr) {
+		size_t i;
+		json_t *d;
+		if (!json_is_array(arr))
+			return xeci_error_setc(XECI_EINVALID, "base warnings: %s: not a list", unit);
+		json_array_foreach(arr, i, d)
+			if (!valid_diag_json(d))
+				return xeci_error_setc(XECI_EINVALID, "base warnings: %s: bad entry %zu",
+						       unit, i);
+	}
+	xeci_buildlog_base_new(out);
+	json_decref((*out)->units);
+	(*out)->units = json_deep_copy(units);
+	return 0;
+}
+
+int xeci_buildlog_base_load(xeci_buildlog_base **out, const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) < 0 && errno == ENOENT)
+		return xeci_buildlog_base_new(out);
+	if (access(path, R_OK) < 0)
+		return xeci_error_setc(XECI_EIO, "%s: %s", path, strerror(errno));
+	json_error_t err;
+	json_t *j = json_load_file(path, 0, &err);
+	if (!j)
+		return xeci_error_setc(XECI_EINVALID, "%s:%d: %s", path, err.line, err.text);
+	int rc = xeci_buildlog_base_from_json(out, j);
+	json_decref(j);
+	return rc;
+}
+
+int xeci_buildlog_base_save(const xeci_buildlog_base *base, const char *path)
+{
+	json_t *j = xeci_buildlog_base_to_json(base);
+	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(j);
+	if (!s)
+		return xeci_error_setc(XECI_ERROR, "%s: cannot serialize the base warnings", path);
+	int rc = xeci_file_write_atomic(path, s, strlen(s));
+	free(s);
+	return rc;
+}
+
+/* For every identity, the most times one unit has it. */
+static json_t *base_counts(const xeci_buildlog_base *base)
+{
+	json_t *max = json_object();
+	const char *unit;
+	json_t *arr;
+	json_object_foreach(base->units, unit, arr) {
+		json_t *counts = json_object();
+		size_t i;
+		json_t *d;
+		json_array_foreach(arr, i, d) {
+			char *k = identity_of_json(d);
+			json_int_t c = json_integer_value(json_object_get(counts, k)) + 1;
+			json_object_set_new(counts, k, json_integer(c));
+			free(k);
+		}
+		const char *k;
+		json_t *c;
+		json_object_foreach(counts, k, c)
+			if (json_integer_value(c) > json_integer_value(json_object_get(max, k)))
+				json_object_set(max, k, c);
+		json_decref(counts);
+	}
+	return max;
+}
+
+/* For every identity of the log, the occurrences (diag indexes) in the unit
+ * that has it most often ("" keeps the first only). */
+static json_t *log_occurrences(const xeci_buildlog *log)
+{
+	json_t *by_unit = json_object(), *best = json_object();
+	for (size_t i = 0; i < log->ndiags; i++) {
+		const xeci_diag *d = &log->diags[i];
+		json_t *ids = json_object_get(by_unit, d->unit);
+		if (!ids)
+			json_object_set_new(by_unit, d->unit, (ids = json_object()));
+		char *k = identity(kind_name(d->kind), d->file, d->message);
+		json_t *occ = json_object_get(ids, k);
+		if (!occ)
+			json_object_set_new(ids, k, (occ = json_array()));
+		if (*d->unit || !json_array_size(occ))
+			json_array_append_new(occ, json_integer((json_int_t)i));
+		free(k);
+	}
+	const char *unit, *k;
+	json_t *ids, *occ;
+	json_object_foreach(by_unit, unit, ids)
+		json_object_foreach(ids, k, occ)
+			if (json_array_size(occ) > json_array_size(json_object_get(best, k)))
+				json_object_set(best, k, occ);
+	json_decref(by_unit);
+	return best;
+}
+
+int xeci_buildlog_new_warnings(xeci_diag_list *out, const xeci_buildlog_base *base,
+			       const xeci_buildlog *patched)
+{
+	out->items = NULL;
+	out->count = 0;
+	json_t *max = base_counts(base), *best = log_occurrences(patched);
+	bool *fresh = xeci_calloc(patched->ndiags + 1, sizeof(*fresh));
+	const char *k;
+	json_t *occ;
+	json_object_foreach(best, k, occ) {
+		if (k[0] != 'w')
+			continue;
+		size_t had = (size_t)json_integer_value(json_object_get(max, k));
+		for (size_t i = had; i < json_array_size(occ); i++)
+			fresh[json_integer_value(json_array_get(occ, i))] = true;
+	}
+	for (size_t i = 0; i < patched->ndiags; i++)
+		if (fresh[i])
+			list_push(out, &patched->diags[i]);
+	free(fresh);
+	json_decref(max);
+	json_decref(best);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* checkpatch */
+
+typedef struct cp_parser {
+	xeci_checkpatch_result *r;
+	bool in_block;      /* after a finding, until a blank line */
+	bool first_in_block;/* the next line may be "#N: FILE: path:LINE:" */
+	bool seen_total;
+	bool after_total;   /* a finding came after the last total: line */
+} cp_parser;
+
+static int sat_add(int a, int b)
+{
+	return a > INT_MAX - b ? INT_MAX : a + b;
+}
+
+/* Matches literal text at p[*i]. */
+static bool lit(const char *p, size_t n, size_t *i, const char *s)
+{
+	if (!has_prefix(p + *i, n - *i, s))
+		return false;
+	*i += strlen(s);
+	return true;
+}
+
+/* "total: E errors, W warnings, [C checks, ]L lines checked" */
+static bool cp_total(cp_parser *cp, const line *l)
+{
+	const char *p = l->p;
+	size_t n = l->n, i = 0;
+	int e, w, c = 0, lines;
+	if (!lit(p, n, &i, "total: ") || !parse_num(p, n, &i, &e) || !lit(p, n, &i, " errors, ") ||
+	    !parse_num(p, n, &i, &w) || !lit(p, n, &i, " warnings, ") || !parse_num(p, n, &i, &lines))
+		return false;
+	if (lit(p, n, &i, " checks, ")) {
+		c = lines;
+		if (!parse_num(p, n, &i, &lines))
+			return false;
+	}
+	if (!lit(p, n, &i, " lines checked") || i != n)
+		return false;
+	xeci_checkpatch_result *r = cp->r;
+	r->errors = sat_add(r->errors, e);
+	r->warnings = sat_add(r->warnings, w);
+	r->checks = sat_add(r->checks, c);
+	r->lines = sat_add(r->lines, lines);
+	cp->seen_total = true;
+	cp->after_total = false;
+	return true;
+}
+
+/* "ERROR: msg", "WARNING:TYPE_TAG: msg", "CHECK: msg" */
+static bool cp_finding(cp_parser *cp, const line *l)
+{
+	static const struct {
+		const char *word;
+		xeci_checkpatch_kind kind;
+	} kinds[] = {{"ERROR:", XECI_CHECKPATCH_ERROR},
+		     {"WARNING:", XECI_CHECKPATCH_WARNING},
+		     {"CHECK:", XECI_CHECKPATCH_CHECK}};
+	const char *p = l->p;
+	size_t n = l->n, i = 0, k;
+	for (k = 0; k < 3 && !lit(p, n, &i, kinds[k].word); k++)
+		;
+	if (k == 3)
+		return false;
+	size_t t = i;
+	while (t < n && (isupper((unsigned char)p[t]) || isdigit((unsigned char)p[t]) || p[t] == '_'))
+		t++;
+	bool typed = t > i && t + 1 < n && p[t] == ':' && p[t + 1] == ' ';
+	if (!typed && (i >= n || p[i] != ' '))
+		return false;
+	xeci_checkpatch_result *r = cp->r;
+	if ((r->nfindings & (r->nfindings - 1)) == 0)
+		r->findings = xeci_realloc(r->findings, (r->nfindings ? r->nfindings * 2 : 1) * sizeof(*r->findings));
+	xeci_checkpatch_finding *f = &r->findings[r->nfindings++];
+	memset(f, 0, sizeof(*f));
+	f->kind = kinds[k].kind;
+	f->type = typed ? clean(p + i, t - i) : NULL;
+	size_t m = typed ? t + 2 : i + 1;
+	f->message = clean(p + m, n - m);
+	cp->in_block = cp->first_in_block = true;
+	cp->after_total = true;
+	return true;
+}
+
+/* "#23: FILE: drivers/x.c:4:" (or "#6: " for a line of the message). */
+static void cp_location(cp_parser *cp, const line *l)
+{
+	const char *p = l->p;
+	size_t n = l->n, i = 1;
+	int patchline, lineno;
+	if (!n || p[0] != '#' || !parse_num(p, n, &i, &patchline) || !lit(p, n, &i, ": FILE: "))
+		return;
+	if (n && p[n - 1] == ':')
+		n--;
+	const char *c = memrchr(p + i, ':', n - i);
+	size_t j = c ? (size_t)(c - p) + 1 : n;
+	if (!c || !parse_num(p, n, &j, &lineno) || j != n)
+		return;
+	xeci_checkpatch_finding *f = &cp->r->findings[cp->r->nfindings - 1];
+	f->file = clean(p + i, (size_t)(c - p) - i);
+	f->line = lineno;
+}
+
+static void cp_line(cp_parser *cp, const line *l)
+{
+	if (!l->n) {
+		cp->in_block = false;
+		return;
+	}
+	if (cp->in_block) {
+		if (cp->first_in_block)
+			cp_location(cp, l);
+		cp->first_in_block = false;
+		return;
+	}
+	if (!cp_finding(cp, l))
+		cp_total(cp, l);
+}
+
+int xeci_checkpatch_parse(xeci_checkpatch_result *out, const char *text, size_t len)
+{
+	memset(out, 0, sizeof(*out));
+	if (!text && len)
+		return xeci_error_setc(XECI_EINVALID, "checkpatch: no output");
+	cp_parser cp = {.r = out};
+	const char *at = text, *end = text + len;
+	line l;
+	while (next_line(&at, end, &l))
+		cp_line(&cp, &l);
+	if (!cp.seen_total || cp.after_total) {
+		xeci_checkpatch_result_clear(out);
+		return xeci_error_setc(XECI_EINVALID, "checkpatch output %s: it did not finish",
+				       cp.seen_total ? "ends in findings after its total: line"
+						     : "has no total: line");
+	}
+	return 0;
+}
+
+void xeci_checkpatch_result_clear(xeci_checkpatch_result *r)
+{
+	for (size_t i = 0; i < r->nfindings; i++) {
+		free(r->findings[i].type);
+		free(r->findings[i].message);
+		free(r->findings[i].file);
+	}
+	free(r->findings);
+	memset(r, 0, sizeof(*r));
+}
+
+static const char *cp_kind_name(xeci_checkpatch_kind k)
+{
+	return k == XECI_CHECKPATCH_ERROR ? "ERROR" : k == XECI_CHECKPATCH_WARNING ? "WARNING" : "CHECK";
+}
+
+json_t *xeci_checkpatch_to_json(const xeci_checkpatch_result *r)
+{
+	json_t *findings = json_array();
+	for (size_t i = 0; i < r->nfindings; i++) {
+		const xeci_checkpatch_finding *f = &r->findings[i];
+		json_array_append_new(findings,
+				      json_pack("{s:s, s:s?, s:s, s:s?, s:i}", "kind", cp_kind_name(f->kind),
+						"type", f->type, "message", f->message, "file", f->file,
+						"line", f->line));
+	}
+	return json_pack("{s:i, s:i, s:i, s:i, s:o}", "errors", r->errors, "warnings", r->warnings,
+			 "checks", r->checks, "lines", r->lines, "findings", findings);
+}
