@@ -18,7 +18,7 @@
 
 static const char usage_text[] =
 	"usage: xeci build --repo GITDIR --rev REV --config NAME --out DIR\n"
-	"                  [--work DIR] [--jobs N] [--timeout SECONDS]\n"
+	"                  [--work DIR] [--jobs N] [--timeout SECONDS] [--log-max BYTES]\n"
 	"  NAME is a config of kernel/configs/ (qemu-kunit, xe-hw); the checkout and\n"
 	"  kbuild dir live in the work dir (default: [build] workDir) and are reused.\n";
 
@@ -120,8 +120,21 @@ static json_t *artifacts_json(const xeci_build_artifact *a, size_t n)
 	return arr;
 }
 
+/* Nothing was built: still one JSON object, so a caller parses one shape. */
+static int print_error(const char *config)
+{
+	const char *why = xeci_error_last();
+	fprintf(stderr, "xeci: build: %s\n", why);
+	json_t *j = json_pack("{s:s, s:s, s:s}", "status", "error", "config", config, "error", why);
+	char *s = json_dumps(j, JSON_COMPACT);
+	puts(s);
+	free(s);
+	json_decref(j);
+	return XECI_EXIT_FAIL;
+}
+
 static int run(const char *repo, const char *rev, const char *config, const char *out, const char *work,
-	       int jobs, int64_t timeout)
+	       int jobs, int64_t timeout, int64_t log_max)
 {
 	char *cfgpath = xeci_build_config_path(config);
 	char *tree = tree_name(repo);
@@ -132,19 +145,21 @@ static int run(const char *repo, const char *rev, const char *config, const char
 	cli_build b = {.tty = isatty(2)};
 	uint64_t t0 = xeci_time_ms();
 	if (!cfgpath || checkout(&commit, repo, rev, src, index) < 0) {
-		fprintf(stderr, "xeci: build: %s\n", xeci_error_last());
+		ret = print_error(config);
 		goto out;
 	}
 	if (xeci_mkdir_p(out, 0755) < 0) {
-		fprintf(stderr, "xeci: build: %s: cannot create\n", out);
+		xeci_error_set("%s: cannot create", out);
+		ret = print_error(config);
 		goto out;
 	}
 	uv_loop_t loop;
 	uv_loop_init(&loop);
-	xeci_build_opts o = {.src = src, .obj = obj, .out = out, .config = cfgpath, .jobs = jobs, .timeout = timeout};
+	xeci_build_opts o = {.src = src, .obj = obj, .out = out, .config = cfgpath, .jobs = jobs, .timeout = timeout,
+			   .log_max = log_max};
 	xeci_build_run *r;
 	if (xeci_build_run_start(&r, &loop, &o, on_event, &b) < 0) {
-		fprintf(stderr, "xeci: build: %s\n", xeci_error_last());
+		ret = print_error(config);
 		uv_loop_close(&loop);
 		goto out;
 	}
@@ -192,7 +207,7 @@ out:
 int xeci_cmd_build(int argc, char **argv)
 {
 	const char *repo = NULL, *rev = NULL, *config = NULL, *out = NULL, *work = NULL, *jobs = NULL,
-		   *timeout = NULL;
+		   *timeout = NULL, *log_max = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char **slot = !strcmp(argv[i], "--repo")	    ? &repo
 				    : !strcmp(argv[i], "--rev")	    ? &rev
@@ -201,6 +216,7 @@ int xeci_cmd_build(int argc, char **argv)
 				    : !strcmp(argv[i], "--work")    ? &work
 				    : !strcmp(argv[i], "--jobs")    ? &jobs
 				    : !strcmp(argv[i], "--timeout") ? &timeout
+				    : !strcmp(argv[i], "--log-max") ? &log_max
 								    : NULL;
 		if (!slot || i + 1 >= argc) {
 			fputs(usage_text, stderr);
@@ -217,7 +233,7 @@ int xeci_cmd_build(int argc, char **argv)
 		return XECI_EXIT_USAGE;
 	git_libgit2_init();
 	int ret = run(repo, rev, config, out, work ? work : cfg->build.work_dir, jobs ? atoi(jobs) : 0,
-		      timeout ? atoll(timeout) : 0);
+		      timeout ? atoll(timeout) : 0, log_max ? atoll(log_max) : 0);
 	git_libgit2_shutdown();
 	xeci_config_free(cfg);
 	return ret;

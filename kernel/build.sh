@@ -78,7 +78,7 @@ inner_config() {
 	while read -r line; do
 		if [[ $line == "# "* ]]; then sym=${line#\# }; sym=${sym%% *}; want=n
 		else sym=${line%%=*}; want=${line#*=}; fi
-		got=$(sed -n "s/^$sym=//p" "$obj/.config")
+		got=$(sed -n "s/^$sym=//p" "$obj/.config" | tail -n1)
 		[ -z "$got" ] && got=n
 		[ "$want" = "$got" ] || echo "xeci-config-mismatch: $sym requested $want, got $got"
 	done
@@ -144,8 +144,26 @@ for c in "${configs[@]}"; do
 done
 rm -f "$out/build.log"
 
+# One build at a time in a kbuild dir (two daemons, a daemon and a
+# terminal): the second waits.
+exec 8>"$obj/.xeci-build.lock"
+flock -w "$timeout" 8 || { echo "xeci-error: $obj is busy"; echo "xeci-status: timeout"; exit 124; }
+
+# When whoever started us dies (xecid killed -9), the build dies too rather
+# than run on, orphaned, into a kbuild dir the next daemon reuses. Our
+# caller made us a session leader, so the group is everything we started.
+if [ "$(cut -d' ' -f6 /proc/$$/stat)" = "$$" ]; then
+	(
+		while [ "$(cut -d' ' -f4 /proc/$$/stat 2>/dev/null)" = "$PPID" ]; do sleep 2; done
+		kill -KILL -- -$$
+	) </dev/null >/dev/null 2>&1 &
+	watchdog=$!
+fi
+
 run_sandboxed() {
-	timeout -s KILL "$timeout" bash -c '
+	# --foreground: timeout stays in our process group, so killing the group
+	# (xeci's own limit, a cancel, the watchdog) reaches the sandbox too
+	timeout --foreground -s KILL "$timeout" bash -c '
 		. "$1/sandbox.sh"; shift
 		xeci_sandbox "$1:$2" "$3:$4" -- bash "$2/build.sh" --inner "${@:5}"
 	' _ "$here" "$src" "$here" "$obj" "$out" \
@@ -159,5 +177,6 @@ case $rc in
 124 | 137) status=timeout; rc=124; echo "[xeci: killed after ${timeout}s]" >> "$out/build.log" ;;
 *) status=sandbox-failed ;;
 esac
+[ -n "${watchdog:-}" ] && kill "$watchdog" 2>/dev/null
 echo "xeci-status: $status"
 exit "$rc"

@@ -27,7 +27,8 @@ done
 scripts=$(cd "$scripts" && pwd)
 patch=$(cd "$(dirname "$patch")" && pwd)/$(basename "$patch")
 
-timeout -s KILL "$timeout" bash -c '
+# --foreground: timeout stays in the caller's process group
+timeout --foreground -s KILL "$timeout" bash -c '
 	. "$1/sandbox.sh"
 	xeci_sandbox "$1:$2:$3" "" -- perl "$2/checkpatch.pl" --no-tree --strict --show-types \
 		--no-color --no-summary-file "$4"

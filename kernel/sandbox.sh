@@ -9,6 +9,7 @@
 # HOME, nothing else of the host: not the xeci database, not its config, not
 # /root. The only writable places are RW_DIRS (the build's output) and /tmp.
 # The sandbox dies with its parent, so killing the caller kills the build.
+# It replaces the calling shell (exec): call it from a subshell or `bash -c`.
 
 xeci_sandbox() {
 	local ro=$1 rw=$2
@@ -38,7 +39,7 @@ xeci_sandbox() {
 		[ -n "$d" ] && args+=(--bind "$d" "$d")
 	done
 	unset IFS
-	bwrap "${args[@]}" "$@"
+	exec bwrap "${args[@]}" "$@"
 }
 
 # Copies stdin to FILE, at most MAX bytes (then one note, and the rest is
