@@ -21,7 +21,7 @@ extern char **environ;
 
 #define CHECKPATCH_TEXT_MAX (256 << 10)
 
-static int log_read(xeci_buildlog **out, const char *out_dir, const char *src_root)
+static int log_read_text(xeci_buildlog **out, char **text_out, const char *out_dir, const char *src_root)
 {
 	char path[4096];
 	char *text = NULL;
@@ -30,16 +30,46 @@ static int log_read(xeci_buildlog **out, const char *out_dir, const char *src_ro
 	if (xeci_file_read(&text, &len, path) < 0)
 		return XECI_EIO;
 	int rc = xeci_buildlog_parse(out, text, len, src_root);
-	free(text);
+	if (text_out)
+		*text_out = text;
+	else
+		free(text);
 	return rc;
+}
+
+static int log_read(xeci_buildlog **out, const char *out_dir, const char *src_root)
+{
+	return log_read_text(out, NULL, out_dir, src_root);
+}
+
+/* make's own reason to stop ("Makefile:12: *** xe: no network.  Stop."),
+ * for a build that failed before any compiler error. */
+static char *make_stop_line(const char *text)
+{
+	for (const char *l = text; l && *l;) {
+		const char *nl = strchr(l, '\n');
+		size_t len = nl ? (size_t)(nl - l) : strlen(l);
+		if (len > 6 && len < 1024 && memmem(l, len, "*** ", 4) && !memcmp(l + len - 6, " Stop.", 6)) {
+			char *s = xeci_strndup(l, len);
+			for (char *p = s; *p; p++)
+				if ((unsigned char)*p < 0x20)
+					*p = '?';
+			return s;
+		}
+		l = nl ? nl + 1 : NULL;
+	}
+	return NULL;
 }
 
 int xeci_build_log_summarize(xeci_build_log_summary *out, const char *out_dir, const char *src_root)
 {
 	xeci_buildlog *log = NULL;
+	char *text = NULL;
 	memset(out, 0, sizeof(*out));
-	if (log_read(&log, out_dir, src_root) < 0)
+	if (log_read_text(&log, &text, out_dir, src_root) < 0) {
+		free(text);
 		return XECI_EIO;
+	}
 	out->compiled = (int64_t)xeci_buildlog_unit_count(log);
 	for (size_t i = 0; i < xeci_buildlog_diag_count(log); i++) {
 		if (xeci_buildlog_diag_get(log, i)->kind == XECI_DIAG_ERROR)
@@ -50,6 +80,9 @@ int xeci_build_log_summarize(xeci_build_log_summary *out, const char *out_dir, c
 	const xeci_diag *e = xeci_buildlog_first_error(log);
 	if (e)
 		out->first_error = xeci_diag_format(e);
+	else
+		out->first_error = make_stop_line(text);
+	free(text);
 	xeci_buildlog_free(log);
 	return 0;
 }

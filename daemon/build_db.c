@@ -188,7 +188,7 @@ static int enqueue_version(int *added, xeci_db *db, const xeci_config *cfg, int6
 		snprintf(why, sizeof(why), "no tree for this series: inbox \"%s\" has no tree and no "
 			 "[tree] prefix matches its subject", inbox ? inbox : "?");
 		rc = insert_row(db, vid, "", cfg->build.configs[0], "error", priority, why);
-		*added += rc == 0;
+		*added += rc == 0 && sqlite3_changes(xeci_db_handle(db)) > 0;
 		return rc;
 	}
 	char **configs = t->nconfigs ? t->configs : cfg->build.configs;
@@ -211,7 +211,7 @@ int xeci_build_db_enqueue(int *added, xeci_db *db, const xeci_config *cfg)
 	if (sqlite3_prepare_v2(xeci_db_handle(db),
 			       "SELECT v.id, i.name, m.id, coalesce(v.completed_at, 0) FROM series_versions v "
 			       "LEFT JOIN inboxes i ON i.id = v.inbox_id "
-			       "LEFT JOIN messages m ON m.message_id = v.cover_message_id "
+			       "LEFT JOIN messages m ON m.message_id = v.cover_message_id AND m.status = 'ok' "
 			       "WHERE v.state = 'complete' AND NOT EXISTS "
 			       "(SELECT 1 FROM builds b WHERE b.version_id = v.id) "
 			       "ORDER BY v.completed_at DESC, v.id DESC LIMIT 200",
@@ -265,6 +265,17 @@ int xeci_build_db_recover(int *n, xeci_db *db, int max_attempts)
 	return rc;
 }
 
+int xeci_build_db_requeue(xeci_db *db, int64_t id, const char *why)
+{
+	sqlite3_stmt *st;
+	if (xeci_db_prepare(&st, db, "UPDATE builds SET state = 'queued', attempts = max(attempts - 1, 0), "
+				     "started_at = NULL, error = ? WHERE id = ?") < 0)
+		return XECI_EIO;
+	bind_text(st, 1, why);
+	sqlite3_bind_int64(st, 2, id);
+	return step_done(db, st, "requeue build");
+}
+
 int xeci_build_db_claim(int64_t *id, xeci_db *db)
 {
 	sqlite3_stmt *st;
@@ -301,8 +312,11 @@ int xeci_build_db_load_patches(xeci_mail ***out, size_t *n, char **base_commit, 
 	sqlite3_reset(st);
 	if (xeci_db_prepare(&st, db, "SELECT sp.idx, r.raw FROM series_patches sp "
 				     "LEFT JOIN message_raw r ON r.message_rowid = sp.message_rowid "
-				     "WHERE sp.version_id = ? AND sp.idx > 0 ORDER BY sp.idx") < 0)
+				     "WHERE sp.version_id = ? AND sp.idx > 0 ORDER BY sp.idx") < 0) {
+		free(*base_commit);
+		*base_commit = NULL;
 		return XECI_EIO;
+	}
 	sqlite3_bind_int64(st, 1, version_id);
 	xeci_mail **mails = NULL;
 	size_t k = 0;
@@ -339,13 +353,18 @@ int xeci_build_db_write_patches(size_t *n, xeci_db *db, int64_t version_id, cons
 	if (xeci_mkdir_p(dir, 0755) < 0)
 		return xeci_error_setc(XECI_EIO, "%s: cannot create", dir);
 	if (xeci_db_prepare(&st, db, "SELECT sp.idx, r.raw FROM series_patches sp "
-				     "JOIN message_raw r ON r.message_rowid = sp.message_rowid "
+				     "LEFT JOIN message_raw r ON r.message_rowid = sp.message_rowid "
 				     "WHERE sp.version_id = ? AND sp.idx > 0 ORDER BY sp.idx") < 0)
 		return XECI_EIO;
 	sqlite3_bind_int64(st, 1, version_id);
 	int rc = 0;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		char path[4096];
+		if (sqlite3_column_type(st, 1) == SQLITE_NULL) {
+			rc = xeci_error_setc(XECI_ENOTFOUND, "patch %d: its message is not stored",
+					     sqlite3_column_int(st, 0));
+			break;
+		}
 		snprintf(path, sizeof(path), "%s/%04d.patch", dir, sqlite3_column_int(st, 0));
 		rc = xeci_file_write_atomic(path, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1));
 		*n += rc == 0;

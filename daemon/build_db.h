@@ -52,6 +52,9 @@ int xeci_build_db_cancel_superseded(int *n, xeci_db *db);
 /* At start: rows left applying/building go back to queued (attempts kept);
  * after max_attempts runs they become 'error' instead. */
 int xeci_build_db_recover(int *n, xeci_db *db, int max_attempts);
+/* Puts a claimed row back in the queue, not counting the attempt: xeci
+ * could not start it yet (the tree's first fetch is still running). */
+int xeci_build_db_requeue(xeci_db *db, int64_t id, const char *why);
 /* Claims the next queued row (highest priority, then newest): it becomes
  * 'applying', attempts+1, started_at now. *id = 0 when the queue is empty. */
 int xeci_build_db_claim(int64_t *id, xeci_db *db);

@@ -45,6 +45,7 @@ typedef struct job {
 	int64_t progress, progress_saved;
 	uint64_t progress_saved_ms;
 	char *error;                  /* xeci's own failure: the row becomes 'error' */
+	bool requeued;                /* put back in the queue: nothing to finish */
 	struct job *next_job;
 } job;
 
@@ -164,16 +165,16 @@ static void prepare_patched(job *j)
 	j->next = PH_PATCHED;
 }
 
+/* The tree's mirror, once its first fetch (the poller's) has brought the
+ * branch: until then the build waits in the queue. */
 static int open_mirror(job *j)
 {
-	const char *data = j->q->cfg->data_dir;
-	char *path = xeci_tree_mirror_path(j->tree, data);
+	char *path = xeci_tree_mirror_path(j->tree, j->q->cfg->data_dir);
+	git_oid head;
 	int rc = 0;
-	/* A daemon that just started may not have fetched the tree yet. */
-	if (access(path, F_OK) < 0 && xeci_tree_mirror_sync(j->tree, data) < 0)
-		rc = XECI_ERROR;
-	if (rc == 0 && git_repository_open_bare(&j->repo, path) < 0)
-		rc = xeci_error_setc(XECI_EIO, "%s: %s", path, git_error_last() ? git_error_last()->message : "?");
+	if (git_repository_open_bare(&j->repo, path) < 0 ||
+	    xeci_apply_branch_head(&head, j->repo, j->tree->branch) < 0)
+		rc = xeci_error_setc(XECI_ENOTFOUND, "waiting for the first fetch of tree \"%s\"", j->tree->name);
 	free(path);
 	return rc;
 }
@@ -220,7 +221,8 @@ static void prepare_work(uv_work_t *w)
 		return;
 	}
 	if (open_mirror(j) < 0) {
-		job_fail(j, "tree mirror");
+		xeci_build_db_requeue(j->db, j->id, xeci_error_last());
+		j->requeued = true;
 		return;
 	}
 	if (xeci_build_db_load_patches(&mails, &n, &base_commit, j->db, j->row.version_id) < 0) {
@@ -259,6 +261,8 @@ static void prepare_work(uv_work_t *w)
 				xeci_build_rmtree(j->base_out);
 				xeci_mkdir_p(j->base_out, 0755);
 				xeci_build_db_set_building(j->db, j->base_id, j->base_out);
+				/* the series' row is "building" too: its base first */
+				xeci_build_db_set_building(j->db, j->id, j->out);
 				j->next = PH_BASE;
 			}
 		} else {
@@ -327,7 +331,7 @@ static void per_patch_work(uv_work_t *w)
 static void finish_work(uv_work_t *w)
 {
 	job *j = w->data;
-	if (!j->db || !j->out)
+	if (!j->db || !j->out || j->requeued)
 		return;
 	if (j->error) {
 		xeci_build_db_finish(j->db, j->id, "error", j->status, j->error, -1, -1, NULL, 0);
@@ -495,14 +499,20 @@ static void after_phase(uv_work_t *w, int status)
 	job *j = w->data;
 	xeci_buildq *q = j->q;
 	if (j->next == PH_NONE) {
-		XECI_INFO("build %lld: done", (long long)j->id);
+		bool requeued = j->requeued;
+		if (!requeued)
+			XECI_INFO("build %lld: done", (long long)j->id);
 		job_unlink(j);
 		job_free(j);
-		tick(q);
+		if (!requeued) /* else the scan timer retries it, not a tight loop */
+			tick(q);
 		return;
 	}
 	if (j->error)
 		j->next = PH_FINISH;
+	if (j->next == PH_BASE || j->next == PH_PATCHED)
+		XECI_INFO("build %lld: building %s of series %lld v%d", (long long)j->id,
+			  j->next == PH_BASE ? "the base" : "the series", (long long)j->row.series_id, j->row.version);
 	start_phase(j);
 }
 
@@ -546,7 +556,7 @@ static void scan_after(uv_work_t *w, int status)
 		j->next_job = q->jobs;
 		q->jobs = j;
 		q->running++;
-		XECI_INFO("build %lld: started", (long long)j->id);
+		XECI_DEBUG("build %lld: claimed", (long long)j->id);
 		queue_phase(j, prepare_work);
 		tick(q); /* another slot may be free */
 	}

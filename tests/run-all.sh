@@ -26,7 +26,7 @@ if [ "$fuzz_seconds" -gt 0 ] && ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
 		seeds=$(mktemp -d)
 		# seeds: the real mails of the corpus and the test data
 		find "$top/../shared/corpus/mail" tests/data -type f \( -name '*.mbox' -o -name '*.eml' \
-			-o -name '*.in' -o -name '*mboxrd' -o -name '*.patch' \) -size -256k \
+			-o -name '*.in' -o -name '*mboxrd' -o -name '*.patch' -o -name '*.log' -o -name '*.checkpatch' \) -size -256k \
 			-exec cp -t "$seeds" {} + 2>/dev/null || true
 		echo "fuzz: $name for ${fuzz_seconds}s"
 		(cd "$seeds" && "$fbuild/tests/$name" -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 \
