@@ -54,6 +54,15 @@ char *xeci_build_obj_dir(const char *work, const char *tree, const char *config)
 	return path_join(work, tree, "obj", config);
 }
 
+char *xeci_build_ccache_dir(const char *work, const char *tree, const char *config)
+{
+	static const char *const where[] = {"/usr/bin/ccache", "/usr/local/bin/ccache"};
+	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++)
+		if (access(where[i], X_OK) == 0)
+			return path_join(work, tree, "ccache", config);
+	return NULL;
+}
+
 const char *xeci_build_kernel_dir(void)
 {
 	const char *d = getenv("XECI_KERNEL_DIR");
@@ -237,7 +246,8 @@ int xeci_build_run_start(xeci_build_run **out, uv_loop_t *loop, const xeci_build
 	snprintf(logmax, sizeof(logmax), "%lld", (long long)(o->log_max > 0 ? o->log_max : 64 << 20));
 	char *args[] = {"bash", script, "--src", (char *)o->src, "--obj", (char *)o->obj,
 			"--out", (char *)o->out, "--config", (char *)o->config, "--jobs", jobs,
-			"--timeout", timeout, "--log-max", logmax, NULL};
+			"--timeout", timeout, "--log-max", logmax,
+			o->ccache ? "--ccache" : NULL, (char *)o->ccache, NULL};
 
 	xeci_build_run *r = xeci_calloc(1, sizeof(*r));
 	r->cb = cb;

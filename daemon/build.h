@@ -23,6 +23,8 @@
 char *xeci_build_src_dir(const char *work, const char *tree);
 char *xeci_build_index_path(const char *work, const char *tree);
 char *xeci_build_obj_dir(const char *work, const char *tree, const char *config);
+/* WORK/TREE/ccache/CONFIG when ccache is installed, else NULL. */
+char *xeci_build_ccache_dir(const char *work, const char *tree, const char *config);
 
 /* The directory holding build.sh and configs/: $XECI_KERNEL_DIR, else the
  * one this binary was built with. */
@@ -44,6 +46,7 @@ typedef struct xeci_build_opts {
 	int jobs;                /* make -j; 0: the number of CPUs */
 	int64_t timeout;         /* seconds; 0: 7200 */
 	int64_t log_max;         /* bytes; 0: 64 MiB */
+	const char *ccache;      /* ccache's dir when ccache is to be used, else NULL */
 } xeci_build_opts;
 
 typedef enum xeci_build_event {

@@ -456,14 +456,16 @@ static void on_build_event(xeci_build_run *run, xeci_build_event ev, const char 
 static void spawn_build(job *j, const char *out)
 {
 	const xeci_config_build *b = &j->q->cfg->build;
+	char *ccache = xeci_build_ccache_dir(b->work_dir, j->row.tree, j->row.config);
 	xeci_build_opts o = {.src = j->src, .obj = j->obj, .out = out, .config = j->config_path,
-			     .jobs = b->make_jobs, .timeout = b->timeout, .log_max = b->log_max};
+			     .jobs = b->make_jobs, .timeout = b->timeout, .log_max = b->log_max, .ccache = ccache};
 	j->progress_saved_ms = xeci_time_ms();
 	if (xeci_build_run_start(&j->run, j->q->loop, &o, on_build_event, j) < 0) {
 		job_fail(j, "spawn");
-		j->next = PH_FINISH;
+		j->next = PH_NONE;
 		queue_phase(j, finish_work);
 	}
+	free(ccache);
 }
 
 static void start_phase(job *j)

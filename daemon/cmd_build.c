@@ -140,6 +140,7 @@ static int run(const char *repo, const char *rev, const char *config, const char
 	char *tree = tree_name(repo);
 	char *src = xeci_build_src_dir(work, tree), *index = xeci_build_index_path(work, tree);
 	char *obj = xeci_build_obj_dir(work, tree, config);
+	char *ccache = xeci_build_ccache_dir(work, tree, config);
 	char *commit = NULL;
 	int ret = XECI_EXIT_FAIL;
 	cli_build b = {.tty = isatty(2)};
@@ -156,7 +157,7 @@ static int run(const char *repo, const char *rev, const char *config, const char
 	uv_loop_t loop;
 	uv_loop_init(&loop);
 	xeci_build_opts o = {.src = src, .obj = obj, .out = out, .config = cfgpath, .jobs = jobs, .timeout = timeout,
-			   .log_max = log_max};
+			   .log_max = log_max, .ccache = ccache};
 	xeci_build_run *r;
 	if (xeci_build_run_start(&r, &loop, &o, on_event, &b) < 0) {
 		ret = print_error(config);
@@ -201,6 +202,7 @@ out:
 	free(src);
 	free(index);
 	free(obj);
+	free(ccache);
 	return ret;
 }
 

@@ -4,7 +4,7 @@
 #
 #   kernel/build.sh --src SRC --obj OBJ --out OUT --config FRAGMENT...
 #                   [--jobs N] [--timeout SECONDS] [--log-max BYTES]
-#                   [--targets "bzImage modules"]
+#                   [--targets "bzImage modules"] [--ccache DIR]
 #
 # SRC   the kernel source, read-only inside the sandbox.
 # OBJ   kbuild's output dir (make O=OBJ), kept from build to build for the
@@ -12,6 +12,9 @@
 # OUT   this build's own dir: build.log (streamed, capped) and the artifacts
 #       bzImage, modules.tar.gz, config, System.map, kernelrelease, build-id,
 #       hmm-tests (when the config has TEST_HMM).
+# --ccache DIR: compile through ccache with its cache in DIR (writable in the
+#       sandbox), when ccache is installed. Like OBJ, DIR is shared by the
+#       builds of one tree and config, and trusted no more than OBJ is.
 # A FRAGMENT names its base in a `# xeci-base: defconfig|kunit` line and may
 # pull files of the tree in with `# xeci-include: PATH` (kernel/configs/).
 #
@@ -25,7 +28,7 @@ set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/sandbox.sh"
 
-src= obj= out= jobs=$(nproc) timeout=7200 logmax=$((64 << 20)) inner=0
+src= obj= out= ccache= jobs=$(nproc) timeout=7200 logmax=$((64 << 20)) inner=0
 targets="bzImage modules"
 configs=()
 while [ $# -gt 0 ]; do
@@ -38,6 +41,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift 2 ;;
 	--log-max) logmax=$2; shift 2 ;;
 	--targets) targets=$2; shift 2 ;;
+	--ccache) ccache=$2; shift 2 ;;
 	--inner) inner=1; shift ;;
 	*) echo "build.sh: unknown argument: $1" >&2; exit 2 ;;
 	esac
@@ -46,7 +50,13 @@ usage() { echo "build.sh: $*" >&2; echo "xeci-status: usage"; exit 2; }
 
 # ---- inside the sandbox --------------------------------------------------
 
-kmake() { make -C "$src" O="$obj" ARCH=x86_64 "$@"; }
+kmake() {
+	if [ -n "$ccache" ]; then
+		CCACHE_DIR=$ccache make -C "$src" O="$obj" ARCH=x86_64 CC="ccache gcc" "$@"
+	else
+		make -C "$src" O="$obj" ARCH=x86_64 "$@"
+	fi
+}
 step() { echo "xeci-step: $1"; }
 fail() { echo "xeci-error: $2"; exit "$1"; }
 
@@ -143,6 +153,13 @@ for c in "${configs[@]}"; do
 	i=$((i + 1))
 done
 rm -f "$out/build.log"
+if [ -n "$ccache" ]; then
+	if command -v ccache >/dev/null; then
+		mkdir -p "$ccache" && ccache=$(cd "$ccache" && pwd)
+	else
+		ccache=
+	fi
+fi
 
 # One build at a time in a kbuild dir (two daemons, a daemon and a
 # terminal): the second waits.
@@ -165,9 +182,10 @@ run_sandboxed() {
 	# (xeci's own limit, a cancel, the watchdog) reaches the sandbox too
 	timeout --foreground -s KILL "$timeout" bash -c '
 		. "$1/sandbox.sh"; shift
-		xeci_sandbox "$1:$2" "$3:$4" -- bash "$2/build.sh" --inner "${@:5}"
-	' _ "$here" "$src" "$here" "$obj" "$out" \
-		--src "$src" --obj "$obj" --out "$out" --jobs "$jobs" --targets "$targets" </dev/null 2>&1
+		xeci_sandbox "$1:$2" "$3:$4:$5" -- bash "$2/build.sh" --inner "${@:6}"
+	' _ "$here" "$src" "$here" "$obj" "$out" "$ccache" \
+		--src "$src" --obj "$obj" --out "$out" --jobs "$jobs" --targets "$targets" \
+		${ccache:+--ccache "$ccache"} </dev/null 2>&1
 }
 run_sandboxed | xeci_log_capped "$out/build.log" "$logmax"
 rc=${PIPESTATUS[0]}
