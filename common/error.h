@@ -12,6 +12,7 @@ enum {
 	XECI_EEXISTS = -4,   /* already there */
 	XECI_ETOOBIG = -5,   /* over a configured limit */
 	XECI_EIO = -6,       /* file, network or database I/O */
+	XECI_ESTALE = -7,    /* a lease (fencing token) that is no longer current */
 	XECI_ITEROVER = -31, /* iteration is over (not an error) */
 };
 

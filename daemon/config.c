@@ -153,6 +153,66 @@ static int parse_bool(int *out, const char *name, const char *value)
 	return 0;
 }
 
+/* Each space-separated word of value onto v. */
+static void strv_push_words(char ***v, size_t *n, const char *value)
+{
+	const char *p = value;
+	while (*p) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		const char *start = p;
+		while (*p && *p != ' ' && *p != '\t')
+			p++;
+		if (p > start) {
+			char *w = xeci_strndup(start, (size_t)(p - start));
+			strv_push(v, n, w);
+			free(w);
+		}
+	}
+}
+
+static xeci_config_testplan *testplan_get(xeci_config *cfg, const char *name, size_t namelen)
+{
+	for (size_t i = 0; i < cfg->ntestplans; i++)
+		if (strlen(cfg->testplans[i].name) == namelen && !memcmp(cfg->testplans[i].name, name, namelen))
+			return &cfg->testplans[i];
+	cfg->testplans = xeci_realloc(cfg->testplans, (cfg->ntestplans + 1) * sizeof(*cfg->testplans));
+	xeci_config_testplan *t = &cfg->testplans[cfg->ntestplans++];
+	memset(t, 0, sizeof(*t));
+	t->name = xeci_strndup(name, namelen);
+	t->shards = 1;
+	return t;
+}
+
+/* One `testplan.NAME.KEY = value` entry. */
+static int apply_testplan(xeci_config *cfg, const char *name, const char *value)
+{
+	const char *sub = name + strlen("testplan.");
+	const char *dot = strrchr(sub, '.');
+	if (!dot || dot == sub)
+		return xeci_error_setc(XECI_EINVALID, "%s: expected testplan.NAME.KEY", name);
+	xeci_config_testplan *t = testplan_get(cfg, sub, (size_t)(dot - sub));
+	const char *key = dot + 1;
+	if (!strcmp(key, "suites")) {
+		size_t before = t->nsuites;
+		strv_push_words(&t->suites, &t->nsuites, value);
+		for (size_t i = before; i < t->nsuites; i++)
+			if (!strchr(t->suites[i], ':'))
+				return xeci_error_setc(XECI_EINVALID, "%s: '%s': expected KIND:WHAT (igt:LIST, "
+						       "kunit:SUITE, ktap:PROGRAM)", name, t->suites[i]);
+	} else if (!strcmp(key, "platforms")) {
+		strv_push_words(&t->platforms, &t->nplatforms, value);
+	} else if (!strcmp(key, "capabilities")) {
+		strv_push_words(&t->capabilities, &t->ncapabilities, value);
+	} else if (!strcmp(key, "shards")) {
+		int64_t v;
+		if (parse_int(&v, name, value) < 0 || v < 1 || v > 64)
+			return xeci_error_setc(XECI_EINVALID, "%s = '%s': expected 1 to 64", name, value);
+		t->shards = (int)v;
+	}
+	return 0;
+}
+
 /* One `build.KEY = value` entry. */
 static int apply_build(xeci_config *cfg, const char *name, const char *value)
 {
@@ -204,6 +264,8 @@ static int apply_entry(xeci_config *cfg, const git_config_entry *e)
 		return apply_tree(cfg, n, v);
 	} else if (xeci_str_startswith(n, "build.")) {
 		return apply_build(cfg, n, v);
+	} else if (xeci_str_startswith(n, "testplan.")) {
+		return apply_testplan(cfg, n, v);
 	}
 	return 0;
 }
@@ -269,6 +331,12 @@ static int check_trees(xeci_config *cfg, const char *where)
 static int check(xeci_config *cfg, const char *where)
 {
 	int rc = check_trees(cfg, where);
+	for (size_t i = 0; rc == 0 && i < cfg->ntestplans; i++) {
+		const xeci_config_testplan *t = &cfg->testplans[i];
+		if (!t->nsuites || !t->nplatforms)
+			return xeci_error_setc(XECI_EINVALID, "%s: testplan \"%s\" needs suites and platforms",
+					       where, t->name);
+	}
 	for (size_t i = 0; rc == 0 && i < cfg->ninboxes; i++) {
 		xeci_config_inbox *ib = &cfg->inboxes[i];
 		if (!ib->url)
@@ -408,5 +476,13 @@ void xeci_config_free(xeci_config *cfg)
 	free(cfg->data_dir);
 	strv_free(cfg->build.configs, cfg->build.nconfigs);
 	free(cfg->build.work_dir);
+	for (size_t i = 0; i < cfg->ntestplans; i++) {
+		xeci_config_testplan *t = &cfg->testplans[i];
+		free(t->name);
+		strv_free(t->suites, t->nsuites);
+		strv_free(t->platforms, t->nplatforms);
+		strv_free(t->capabilities, t->ncapabilities);
+	}
+	free(cfg->testplans);
 	free(cfg);
 }

@@ -18,6 +18,11 @@
  *           prefix = drm-xe-next                (repeatable: series tagged [drm-xe-next ...]
  *                                                go to this tree whatever the inbox)
  *           config = xe-hw                      (repeatable: the tree's builds; default [build] config)
+ *   [testplan "xe-fault"]                     (what a built kernel is tested with)
+ *           suites = igt:kernel/testlists/xe-fault-bat.testlist igt:...   (space-separated, repeatable)
+ *           platforms = lnl bmg                 (one job per platform and shard)
+ *           shards = 2
+ *           capabilities = fault-mode           (what the agent must have)
  *   [build] jobs = 1                          (builds at a time)
  *           makeJobs = 0                      (make -jN per build; 0: the number of CPUs)
  *           config = qemu-kunit               (repeatable: kernel/configs/NAME.config built for each series)
@@ -56,6 +61,17 @@ typedef struct xeci_config_tree {
 	size_t nconfigs;
 } xeci_config_tree;
 
+typedef struct xeci_config_testplan {
+	char *name;
+	char **suites;         /* "igt:PATH", "kunit:SUITE", "ktap:PROGRAM" */
+	size_t nsuites;
+	char **platforms;
+	size_t nplatforms;
+	char **capabilities;
+	size_t ncapabilities;
+	int shards;            /* >= 1 */
+} xeci_config_testplan;
+
 typedef struct xeci_config_build {
 	int jobs;
 	int make_jobs;
@@ -79,6 +95,8 @@ typedef struct xeci_config {
 	xeci_config_tree *trees;
 	size_t ntrees;
 	xeci_config_build build;
+	xeci_config_testplan *testplans;
+	size_t ntestplans;
 } xeci_config;
 
 /* Reads path (NULL: $XECI_CONFIG, else embedded defaults only). db_path,
