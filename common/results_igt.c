@@ -76,6 +76,7 @@ struct xeci_igt_results {
 	json_t *index; /* name -> position in tests */
 	bool has_start, has_end;
 	double start, end;
+	size_t comms_jobs;
 };
 
 struct settings {
@@ -1032,6 +1033,12 @@ static bool parse_job_dir(xeci_igt_results *r, const struct settings *s, const s
 	char *err = read_file_at(dir, "err.txt", &elen);
 	char *dmesg = read_file_at(dir, "dmesg.txt", &dlen);
 	bool ok = out && err && dmesg;
+	char *comms;
+	struct stat st;
+	if (asprintf(&comms, "%s/comms", dir) >= 0) {
+		r->comms_jobs += stat(comms, &st) == 0 && st.st_size > 0;
+		free(comms);
+	}
 	if (ok) {
 		struct sublist subs = {0};
 		if (journal)
@@ -1180,6 +1187,11 @@ int xeci_igt_results_end(double *out, const xeci_igt_results *r)
 		return XECI_ENOTFOUND;
 	*out = r->end;
 	return 0;
+}
+
+size_t xeci_igt_results_comms_jobs(const xeci_igt_results *r)
+{
+	return r->comms_jobs;
 }
 
 const char *xeci_igt_test_name(const xeci_igt_test *t)

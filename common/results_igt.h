@@ -33,6 +33,11 @@ const xeci_igt_test *xeci_igt_results_find(const xeci_igt_results *r, const char
  * epoch); XECI_ENOTFOUND when the file is missing. */
 int xeci_igt_results_start(double *out, const xeci_igt_results *r);
 int xeci_igt_results_end(double *out, const xeci_igt_results *r);
+/* How many jobs left a non-empty socket dump ("comms"). igt_resultgen reads
+ * such a job from the dump alone; this parser reads its text files, which a
+ * runner talking to the test over the socket leaves without the subtest
+ * markers, so those jobs' results are not to be trusted (0 on the corpus). */
+size_t xeci_igt_results_comms_jobs(const xeci_igt_results *r);
 
 /* "igt@binary", "igt@binary@subtest", "igt@binary@subtest@dynamic", or
  * "igt@runner@aborted" (result "fail", out = aborted.txt) for an aborted run. */

@@ -187,6 +187,7 @@ static void compare_case(struct tally *tl, const char *corpus, const char *kase)
 	xeci_igt_results *r;
 	if (xeci_igt_results_parse(&r, dir) < 0)
 		fail_msg("%s: %s", dir, xeci_error_last());
+	assert_int_equal(xeci_igt_results_comms_jobs(r), 0);
 	int before = tl->diffs;
 	const char *name;
 	json_t *rt;
@@ -323,7 +324,9 @@ static void test_missing_outputs(void **state)
 	char *dir = new_run(META, "bin a,b\nsolo\n");
 	put_job(dir, 0, "a\nexit:0 (1.0s)\n", "Starting subtest: a\nSubtest a: SUCCESS (1.0s)\n", NULL, "");
 	put(dir, "1/journal.txt", "exit:0 (1.0s)\n");
+	put(dir, "1/comms", "IGT1");
 	xeci_igt_results *r = parse_ok(dir);
+	assert_int_equal(xeci_igt_results_comms_jobs(r), 1);
 	assert_string_equal(result_of(r, "igt@bin@a"), "notrun");
 	assert_string_equal(result_of(r, "igt@bin@b"), "notrun");
 	assert_string_equal(result_of(r, "igt@solo"), "notrun");
