@@ -579,11 +579,21 @@ static void lease_distinct(void **state)
 	char *t[2];
 	t[0] = new_agent(f, &a[0], "bmg-a", "bmg", "[\"fault-mode\"]");
 	t[1] = new_agent(f, &a[1], "bmg-b", "bmg", "[\"fault-mode\"]");
+	xeci_db *db2;
+	assert_int_equal(xeci_db_open(&db2, f->dbpath), 0);
 	int64_t got[64];
 	int n = 0, idle = 0;
 	for (int turn = 0; idle < 2 && turn < 100; turn++) {
 		xeci_lease l;
-		int64_t id = lease(f, &l, &a[turn % 2], 1000 + turn, 60000);
+		/* each agent through its own connection, as two worker threads would */
+		int64_t id;
+		if (turn % 2 == 0) {
+			id = lease(f, &l, &a[0], 1000 + turn, 60000);
+		} else {
+			if (xeci_job_db_lease(&l, db2, &a[1], 1000 + turn, 60000) < 0)
+				fail_msg("lease: %s", xeci_error_last());
+			id = l.job_id;
+		}
 		if (!id) {
 			idle++;
 			continue;
@@ -609,6 +619,7 @@ static void lease_distinct(void **state)
 				  "j2.platform = 'bmg' AND j1.lease_id < j2.lease_id AND (j1.priority < j2.priority OR "
 				  "(j1.priority = j2.priority AND j1.id > j2.id))"),
 			 0);
+	xeci_db_close(db2);
 	for (int i = 0; i < 2; i++) {
 		xeci_agent_clear(&a[i]);
 		free(t[i]);
