@@ -6,9 +6,8 @@
  * dies mid-run leaves no results.json; the rules (journal, out/err markers,
  * kernel log levels and filters, prune modes, notrun/incomplete/abort) are
  * those of IGT's runner/resultgen.c, so the names and results agree with
- * igt_resultgen's on the same directory. Not read: the binary socket dump
- * ("comms", newer runners) and attachments; a test is then judged from its
- * text files, as resultgen does when there is no dump. */
+ * igt_resultgen's on the same directory. Newer runners' socket dumps
+ * ("comms") are read as resultgen reads them; attachments are not read. */
 #ifndef XECI_RESULTS_IGT_H
 #define XECI_RESULTS_IGT_H
 
@@ -33,10 +32,9 @@ const xeci_igt_test *xeci_igt_results_find(const xeci_igt_results *r, const char
  * epoch); XECI_ENOTFOUND when the file is missing. */
 int xeci_igt_results_start(double *out, const xeci_igt_results *r);
 int xeci_igt_results_end(double *out, const xeci_igt_results *r);
-/* How many jobs left a non-empty socket dump ("comms"). igt_resultgen reads
- * such a job from the dump alone; this parser reads its text files, which a
- * runner talking to the test over the socket leaves without the subtest
- * markers, so those jobs' results are not to be trusted (0 on the corpus). */
+/* How many jobs were read from a socket dump ("comms": newer runners talk
+ * to the test over a socket) rather than from the text files; resultgen
+ * reads a job from the dump alone when the test used it. */
 size_t xeci_igt_results_comms_jobs(const xeci_igt_results *r);
 
 /* "igt@binary", "igt@binary@subtest", "igt@binary@subtest@dynamic", or

@@ -26,9 +26,10 @@ static const char *const files[] = {
 	"0/out.txt",
 	"0/err.txt",
 	"0/dmesg.txt",
-	NULL, /* selector 7: job 1, file chosen by the next selector bits */
+	NULL, /* selector 7: one of `more`, chosen by the next selector bits */
 };
-static const char *const job1[] = {"1/journal.txt", "1/out.txt", "1/err.txt", "1/dmesg.txt"};
+static const char *const more[] = {"1/journal.txt", "1/out.txt", "1/err.txt", "1/dmesg.txt", "0/comms", "1/comms"};
+#define NMORE (sizeof(more) / sizeof(more[0]))
 
 static void write_file(const char *name, const uint8_t *data, size_t len)
 {
@@ -49,8 +50,8 @@ static void remove_all(void)
 		snprintf(path, sizeof(path), "%s/%s", root, files[i]);
 		unlink(path);
 	}
-	for (size_t i = 0; i < 4; i++) {
-		snprintf(path, sizeof(path), "%s/%s", root, job1[i]);
+	for (size_t i = 0; i < NMORE; i++) {
+		snprintf(path, sizeof(path), "%s/%s", root, more[i]);
 		unlink(path);
 	}
 }
@@ -97,7 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		p += 3;
 		if (len > size - p)
 			len = size - p;
-		const char *name = files[sel % 8] ? files[sel % 8] : job1[(sel / 8) % 4];
+		const char *name = files[sel % 8] ? files[sel % 8] : more[(sel / 8) % NMORE];
 		write_file(name, data + p, len);
 		have_meta |= sel % 8 == 0;
 		have_jobs |= sel % 8 == 1;

@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
@@ -326,7 +327,7 @@ static void test_missing_outputs(void **state)
 	put(dir, "1/journal.txt", "exit:0 (1.0s)\n");
 	put(dir, "1/comms", "IGT1");
 	xeci_igt_results *r = parse_ok(dir);
-	assert_int_equal(xeci_igt_results_comms_jobs(r), 1);
+	assert_int_equal(xeci_igt_results_comms_jobs(r), 0);
 	assert_string_equal(result_of(r, "igt@bin@a"), "notrun");
 	assert_string_equal(result_of(r, "igt@bin@b"), "notrun");
 	assert_string_equal(result_of(r, "igt@solo"), "notrun");
@@ -502,6 +503,131 @@ static void test_garbage(void **state)
 	free(dir);
 }
 
+/* ---- socket dumps ---- */
+
+enum { LOG = 1, EXEC, EXIT, START, RESULT, DSTART, DRESULT, VERSION, OVERRIDE };
+
+/* Appends canary + packet: `head` raw bytes (stream, exit code), then the
+ * strings, each with its NUL. */
+static void pkt(xeci_buf *b, uint32_t type, const void *head, size_t hlen, int n, ...)
+{
+	xeci_buf data = XECI_BUF_INIT;
+	va_list ap;
+	xeci_buf_put(&data, head, hlen);
+	va_start(ap, n);
+	for (int i = 0; i < n; i++) {
+		const char *s = va_arg(ap, const char *);
+		xeci_buf_put(&data, s, strlen(s) + 1);
+	}
+	va_end(ap);
+	uint32_t canary = 'I' << 24 | 'G' << 16 | 'T' << 8 | '1';
+	uint32_t hdr[4] = {(uint32_t)(16 + data.len), type, 1, 1};
+	xeci_buf_put(b, &canary, 4);
+	xeci_buf_put(b, hdr, 16);
+	xeci_buf_put(b, data.ptr, data.len);
+	xeci_buf_free(&data);
+}
+
+static void put_bytes(const char *dir, const char *name, const xeci_buf *b)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_int_equal(xeci_file_write_atomic(path, b->ptr, b->len), 0);
+}
+
+static void test_comms(void **state)
+{
+	(void)state;
+	const uint8_t out = 1, err = 2;
+	const int32_t fail = 98;
+	char *dir = new_run(META, "bin a,b,c\nbin z\nbin a\nbin q\n");
+	/* text files that say otherwise: they must not be read */
+	for (int i = 0; i < 3; i++)
+		put_job(dir, i, "a\nexit:0 (1s)\n", "Starting subtest: a\nSubtest a: SUCCESS (9.0s)\n", "", "");
+	put_job(dir, 3, "q\nexit:0 (1s)\n", "Starting subtest: q\nSubtest q: SUCCESS (1.0s)\n", "", "");
+
+	xeci_buf b = XECI_BUF_INIT;
+	pkt(&b, EXEC, NULL, 0, 1, "bin --run-subtest a,b,c");
+	pkt(&b, VERSION, NULL, 0, 1, "IGT-Version: 2.0");
+	pkt(&b, START, NULL, 0, 1, "a");
+	pkt(&b, LOG, &out, 1, 1, "hello\n");
+	pkt(&b, RESULT, NULL, 0, 4, "a", "SUCCESS", "0.500", "");
+	pkt(&b, START, NULL, 0, 1, "b");
+	pkt(&b, DSTART, NULL, 0, 1, "x");
+	pkt(&b, DRESULT, NULL, 0, 4, "x", "FAIL", "0.100", "assertion");
+	pkt(&b, RESULT, NULL, 0, 4, "b", "FAIL", "0.200", "");
+	pkt(&b, START, NULL, 0, 1, "c");
+	pkt(&b, LOG, &err, 1, 1, "still going\n");
+	pkt(&b, EXIT, &fail, 4, 1, "1.000");
+	put_bytes(dir, "0/comms", &b);
+
+	xeci_buf_clear(&b);
+	pkt(&b, EXEC, NULL, 0, 1, "bin --run-subtest z");
+	pkt(&b, START, NULL, 0, 1, "z");
+	pkt(&b, OVERRIDE, NULL, 0, 1, "timeout");
+	pkt(&b, RESULT, NULL, 0, 4, "z", "FAIL", "3.0", "");
+	put_bytes(dir, "1/comms", &b);
+
+	/* the machine died while the runner wrote */
+	xeci_buf_clear(&b);
+	pkt(&b, EXEC, NULL, 0, 1, "bin --run-subtest a");
+	pkt(&b, START, NULL, 0, 1, "a");
+	pkt(&b, LOG, &out, 1, 1, "about to hang\n");
+	pkt(&b, LOG, &out, 1, 1, "cut short\n");
+	b.len -= 5;
+	put_bytes(dir, "2/comms", &b);
+
+	/* only the runner's EXEC: the test did not use comms, text it is */
+	xeci_buf_clear(&b);
+	pkt(&b, EXEC, NULL, 0, 1, "bin --run-subtest q");
+	put_bytes(dir, "3/comms", &b);
+	xeci_buf_free(&b);
+
+	xeci_igt_results *r = parse_ok(dir);
+	assert_int_equal(xeci_igt_results_comms_jobs(r), 3);
+	assert_string_equal(result_of(r, "igt@bin@a"), "incomplete"); /* job 2 came last */
+	assert_string_equal(result_of(r, "igt@bin@b"), "fail");
+	assert_string_equal(result_of(r, "igt@bin@b@x"), "fail");
+	assert_string_equal(result_of(r, "igt@bin@c"), "incomplete");
+	assert_string_equal(result_of(r, "igt@bin@z"), "timeout");
+	assert_string_equal(result_of(r, "igt@bin@q"), "pass");
+	const xeci_igt_test *t = xeci_igt_results_find(r, "igt@bin@b");
+	double d;
+	assert_int_equal(xeci_igt_test_duration(&d, t), 0);
+	assert_true(fabs(d - 0.2) < 1e-9);
+	assert_string_equal(xeci_igt_test_out(t, NULL),
+			    "Starting subtest: b\nStarting dynamic subtest: x\nDynamic subtest x: FAIL (0.100s)\n"
+			    "Subtest b: FAIL (0.200s)\n");
+	assert_string_equal(xeci_igt_test_out(xeci_igt_results_find(r, "igt@bin@a"), NULL),
+			    "Starting subtest: a\nabout to hang\n");
+	assert_string_equal(xeci_igt_test_err(xeci_igt_results_find(r, "igt@bin@c"), NULL),
+			    "Starting subtest: c\nstill going\n");
+	xeci_igt_results_free(r);
+	free(dir);
+}
+
+/* the first job's subtest a, alone: pass with its out */
+static void test_comms_pass(void **state)
+{
+	(void)state;
+	const uint8_t out = 1;
+	char *dir = new_run(META, "bin a\n");
+	put_job(dir, 0, "", "", "", "");
+	xeci_buf b = XECI_BUF_INIT;
+	pkt(&b, EXEC, NULL, 0, 1, "bin --run-subtest a");
+	pkt(&b, START, NULL, 0, 1, "a");
+	pkt(&b, LOG, &out, 1, 1, "hello\n");
+	pkt(&b, RESULT, NULL, 0, 4, "a", "SUCCESS", "0.500", "");
+	put_bytes(dir, "0/comms", &b);
+	xeci_buf_free(&b);
+	xeci_igt_results *r = parse_ok(dir);
+	const xeci_igt_test *t = xeci_igt_results_find(r, "igt@bin@a");
+	assert_string_equal(result_of(r, "igt@bin@a"), "pass");
+	assert_string_equal(xeci_igt_test_out(t, NULL), "Starting subtest: a\nhello\nSubtest a: SUCCESS (0.500s)\n");
+	xeci_igt_results_free(r);
+	free(dir);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -530,6 +656,8 @@ int main(void)
 		cmocka_unit_test(test_prune),
 		cmocka_unit_test(test_write_jsonl),
 		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_comms),
+		cmocka_unit_test(test_comms_pass),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
