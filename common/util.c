@@ -168,6 +168,13 @@ int64_t xeci_time_now(void)
 	return (int64_t)time(NULL);
 }
 
+uint64_t xeci_time_wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 uint64_t xeci_time_ms(void)
 {
 	struct timespec ts;

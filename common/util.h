@@ -25,6 +25,8 @@ void xeci_sha256_hex(char out[65], const void *data, size_t len);
 /* Seconds since the epoch (wall clock) and a monotonic clock in ms. */
 int64_t xeci_time_now(void);
 uint64_t xeci_time_ms(void);
+/* Milliseconds since the epoch (wall clock): for deadlines kept in the database. */
+uint64_t xeci_time_wall_ms(void);
 /* ISO 8601 UTC, "2026-11-25T15:37:28Z"; out must hold 21 bytes. */
 void xeci_time_iso(char out[21], int64_t t);
 

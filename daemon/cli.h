@@ -17,6 +17,14 @@ int xeci_cmd_build(int argc, char **argv);          /* cmd_build.c */
 int xeci_cmd_builds(int argc, char **argv);         /* cmd_build_db.c */
 int xeci_cmd_build_show(int argc, char **argv);     /* cmd_build_db.c */
 int xeci_cmd_build_log(int argc, char **argv);      /* cmd_build_db.c */
+int xeci_cmd_agent_add(int argc, char **argv);      /* cmd_dispatch.c */
+int xeci_cmd_agent_release(int argc, char **argv);  /* cmd_dispatch.c */
+int xeci_cmd_agent_remove(int argc, char **argv);   /* cmd_dispatch.c */
+int xeci_cmd_agents(int argc, char **argv);         /* cmd_dispatch.c */
+int xeci_cmd_jobs(int argc, char **argv);           /* cmd_dispatch.c */
+int xeci_cmd_job_show(int argc, char **argv);       /* cmd_dispatch.c */
+int xeci_cmd_requeue(int argc, char **argv);        /* cmd_dispatch.c */
+int xeci_cmd_results_parse(int argc, char **argv);  /* cmd_results.c */
 
 /* Shared option helpers (cli.c). */
 #include <stdbool.h>

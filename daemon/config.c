@@ -128,7 +128,7 @@ static int apply_tree(xeci_config *cfg, const char *name, const char *value)
 		free(t->branch);
 		t->branch = xeci_strdup(value);
 	} else if (!strcmp(key, "fetchinterval")) {
-		int64_t v;
+		int64_t v = 0;
 		/* 0 would make the daemon fetch in a tight loop */
 		if (git_config_parse_int64(&v, value) < 0 || v <= 0)
 			return xeci_error_setc(XECI_EINVALID, "%s = '%s': expected a positive number of seconds",
@@ -205,7 +205,7 @@ static int apply_testplan(xeci_config *cfg, const char *name, const char *value)
 	} else if (!strcmp(key, "capabilities")) {
 		strv_push_words(&t->capabilities, &t->ncapabilities, value);
 	} else if (!strcmp(key, "shards")) {
-		int64_t v;
+		int64_t v = 0;
 		if (parse_int(&v, name, value) < 0 || v < 1 || v > 64)
 			return xeci_error_setc(XECI_EINVALID, "%s = '%s': expected 1 to 64", name, value);
 		t->shards = (int)v;
@@ -266,6 +266,25 @@ static int apply_entry(xeci_config *cfg, const git_config_entry *e)
 		return apply_build(cfg, n, v);
 	} else if (xeci_str_startswith(n, "testplan.")) {
 		return apply_testplan(cfg, n, v);
+	} else if (!strcmp(n, "dispatch.leaseseconds") || !strcmp(n, "dispatch.maxattempts")) {
+		int64_t x = 0;
+		if (parse_int(&x, n, v) < 0 || x < 1 || x > 86400)
+			return xeci_error_setc(XECI_EINVALID, "%s = '%s': expected a positive number", n, v);
+		if (n[9] == 'l')
+			cfg->lease_ms = x * 1000;
+		else
+			cfg->max_attempts = (int)x;
+	} else if (!strcmp(n, "http.listen")) {
+		char *host = NULL;
+		int port;
+		free(cfg->http_listen);
+		cfg->http_listen = NULL;
+		if (!strcmp(v, "off"))
+			return 0;
+		if (xeci_config_listen_parse(&host, &port, v) < 0)
+			return XECI_EINVALID;
+		free(host);
+		cfg->http_listen = xeci_strdup(v);
 	}
 	return 0;
 }
@@ -363,6 +382,9 @@ int xeci_config_load_db(xeci_config **out, const char *path, const char *db_path
 	cfg->build.timeout = 7200;
 	cfg->build.log_max = 64 << 20;
 	cfg->build.checkpatch = 1;
+	cfg->http_listen = xeci_strdup("127.0.0.1:8080");
+	cfg->lease_ms = 300 * 1000;
+	cfg->max_attempts = 3;
 	if (!path)
 		path = getenv("XECI_CONFIG");
 	if (path) {
@@ -402,6 +424,25 @@ int xeci_config_load_db(xeci_config **out, const char *path, const char *db_path
 		return rc;
 	}
 	*out = cfg;
+	return 0;
+}
+
+int xeci_config_listen_parse(char **host, int *port, const char *listen)
+{
+	const char *colon = strrchr(listen, ':');
+	const char *p = colon ? colon + 1 : listen;
+	char *end;
+	long v = strtol(p, &end, 10);
+	if (!*p || *end || v < 0 || v > 65535)
+		return xeci_error_setc(XECI_EINVALID, "http.listen = '%s': expected HOST:PORT", listen);
+	if (!colon || colon == listen) {
+		*host = xeci_strdup("127.0.0.1");
+	} else if (listen[0] == '[' && colon[-1] == ']') {
+		*host = xeci_strndup(listen + 1, (size_t)(colon - listen - 2));
+	} else {
+		*host = xeci_strndup(listen, (size_t)(colon - listen));
+	}
+	*port = (int)v;
 	return 0;
 }
 
@@ -484,5 +525,6 @@ void xeci_config_free(xeci_config *cfg)
 		strv_free(t->capabilities, t->ncapabilities);
 	}
 	free(cfg->testplans);
+	free(cfg->http_listen);
 	free(cfg);
 }

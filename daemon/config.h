@@ -18,6 +18,9 @@
  *           prefix = drm-xe-next                (repeatable: series tagged [drm-xe-next ...]
  *                                                go to this tree whatever the inbox)
  *           config = xe-hw                      (repeatable: the tree's builds; default [build] config)
+ *   [http] listen = 127.0.0.1:8080            (the API and pages; "off": none)
+ *   [dispatch] leaseSeconds = 300             (a lease's life; heartbeats extend it)
+ *              maxAttempts = 3                (leases a job gets before "incomplete: machine lost")
  *   [testplan "xe-fault"]                     (what a built kernel is tested with)
  *           suites = igt:kernel/testlists/xe-fault-bat.testlist igt:...   (space-separated, repeatable)
  *           platforms = lnl bmg                 (one job per platform and shard)
@@ -97,7 +100,14 @@ typedef struct xeci_config {
 	xeci_config_build build;
 	xeci_config_testplan *testplans;
 	size_t ntestplans;
+	char *http_listen;     /* "HOST:PORT", or NULL for no HTTP server */
+	int64_t lease_ms;      /* [dispatch] leaseSeconds, in ms */
+	int max_attempts;      /* [dispatch] maxAttempts */
 } xeci_config;
+
+/* Splits "HOST:PORT" / "[V6]:PORT" / "PORT" (host 127.0.0.1) into host
+ * (caller frees) and port. */
+int xeci_config_listen_parse(char **host, int *port, const char *listen);
 
 /* Reads path (NULL: $XECI_CONFIG, else embedded defaults only). db_path,
  * when not NULL, overrides [database] path (--db, $XECI_DB) before the

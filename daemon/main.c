@@ -13,11 +13,19 @@
 #include "error.h"
 #include "log.h"
 #include "mail.h"
+#include "api_agent.h"
 #include "buildq.h"
+#include "httpd.h"
 #include "poller.h"
+#include "router.h"
+#include "dispatch.h"
 
 static xeci_poller *poller;
 static xeci_buildq *buildq;
+static xeci_dispatch *dispatch;
+static xeci_router *router;
+static xeci_httpd *httpd;
+static xeci_api *api;
 static uv_signal_t sigint, sigterm;
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -25,8 +33,37 @@ static void on_signal(uv_signal_t *s, int signum)
 	XECI_INFO("signal %d: stopping once running fetches finish; running builds are killed and run again at the next start", signum);
 	xeci_poller_stop(poller);
 	xeci_buildq_stop(buildq);
+	xeci_dispatch_stop(dispatch);
+	if (api)
+		xeci_api_stop(api);
+	if (httpd)
+		xeci_httpd_stop(httpd);
 	uv_close((uv_handle_t *)&sigint, NULL);
 	uv_close((uv_handle_t *)&sigterm, NULL);
+}
+
+/* The HTTP server (the agent API now, the pages later) on [http] listen. A
+ * port in use is logged, not fatal: ingest and builds go on without it. */
+static void http_start(uv_loop_t *loop, const xeci_config *cfg)
+{
+	char *host = NULL;
+	int port = 0;
+	if (!cfg->http_listen || xeci_config_listen_parse(&host, &port, cfg->http_listen) < 0)
+		return;
+	xeci_httpd_opts o = XECI_HTTPD_OPTS_INIT;
+	o.address = host;
+	o.port = port;
+	if (xeci_router_new(&router) < 0 || xeci_router_add_builtin(router) < 0 ||
+	    xeci_api_new(&api, loop, cfg, router) < 0 || xeci_httpd_new(&httpd, loop, &o, router) < 0 ||
+	    xeci_httpd_start(httpd) < 0) {
+		XECI_ERR("http: cannot listen on %s: %s", cfg->http_listen, xeci_error_last());
+		if (httpd) {
+			xeci_httpd_stop(httpd);
+		}
+	} else {
+		XECI_INFO("http: listening on %s:%d", host, xeci_httpd_port(httpd));
+	}
+	free(host);
 }
 
 static void usage(FILE *f)
@@ -77,6 +114,9 @@ int main(int argc, char **argv)
 	xeci_poller_start(poller);
 	xeci_buildq_new(&buildq, loop, cfg);
 	xeci_buildq_start(buildq);
+	http_start(loop, cfg);
+	xeci_dispatch_new(&dispatch, loop, cfg, api);
+	xeci_dispatch_start(dispatch);
 	uv_signal_init(loop, &sigint);
 	uv_signal_init(loop, &sigterm);
 	uv_signal_start(&sigint, on_signal, SIGINT);
@@ -87,6 +127,10 @@ int main(int argc, char **argv)
 	uv_loop_close(loop);
 	xeci_poller_free(poller);
 	xeci_buildq_free(buildq);
+	xeci_dispatch_free(dispatch);
+	xeci_httpd_free(httpd);
+	xeci_api_free(api);
+	xeci_router_free(router);
 	xeci_config_free(cfg);
 	XECI_INFO("xecid: stopped");
 	return 0;

@@ -174,7 +174,7 @@ static char *strv_json(char *const *v, size_t n)
 }
 
 static int insert_jobs(int *added, xeci_db *db, const xeci_config_testplan *t, int64_t build_id,
-		       int64_t version_id, int64_t priority)
+		       int64_t version_id, int64_t priority, int max_attempts)
 {
 	sqlite3_stmt *st;
 	char *suites = strv_json(t->suites, t->nsuites);
@@ -183,8 +183,8 @@ static int insert_jobs(int *added, xeci_db *db, const xeci_config_testplan *t, i
 	for (size_t p = 0; rc == 0 && p < t->nplatforms; p++) {
 		for (int s = 0; rc == 0 && s < t->shards; s++) {
 			if (xeci_db_prepare(&st, db, "INSERT OR IGNORE INTO jobs(build_id, version_id, testplan, "
-						     "platform, capabilities, suites, shard, shards, state, priority) "
-						     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)") < 0) {
+						     "platform, capabilities, suites, shard, shards, state, priority, "
+						     "max_attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)") < 0) {
 				rc = XECI_EIO;
 				break;
 			}
@@ -200,6 +200,7 @@ static int insert_jobs(int *added, xeci_db *db, const xeci_config_testplan *t, i
 			sqlite3_bind_int(st, 7, s);
 			sqlite3_bind_int(st, 8, t->shards);
 			sqlite3_bind_int64(st, 9, priority);
+			sqlite3_bind_int(st, 10, max_attempts);
 			rc = step_done(db, st, "queue job");
 			*added += rc == 0 && changes(db) > 0;
 		}
@@ -230,7 +231,8 @@ int xeci_job_db_enqueue(int *added, xeci_db *db, const xeci_config *cfg)
 		int64_t build = sqlite3_column_int64(st, 0), version = sqlite3_column_int64(st, 1);
 		int64_t prio = sqlite3_column_int64(st, 2);
 		for (size_t i = 0; rc == 0 && i < cfg->ntestplans; i++)
-			rc = insert_jobs(added, db, &cfg->testplans[i], build, version, prio);
+			rc = insert_jobs(added, db, &cfg->testplans[i], build, version, prio,
+					 cfg->max_attempts > 0 ? cfg->max_attempts : 3);
 	}
 	sqlite3_finalize(st);
 	if (rc < 0) {
@@ -273,7 +275,7 @@ int xeci_job_db_lease(xeci_lease *out, xeci_db *db, const xeci_agent *a, int64_t
 	/* The lease row first: its id is the fencing token the job carries. */
 	if (xeci_db_prepare(&st, db, "UPDATE jobs SET state = 'leased', attempts = attempts + 1, agent_id = ?1, "
 				     "lease_deadline = ?2, started_at = coalesce(started_at, unixepoch()), "
-				     "current_test = NULL, tests_done = 0 WHERE id = (SELECT j.id FROM jobs j "
+				     "current_test = NULL, tests_done = 0, tests_total = 0 WHERE id = (SELECT j.id FROM jobs j "
 				     "WHERE j.state = 'queued' AND j.platform = ?3 AND NOT EXISTS "
 				     "(SELECT 1 FROM json_each(j.capabilities) c WHERE c.value NOT IN "
 				     "(SELECT value FROM json_each(?4))) ORDER BY j.priority DESC, j.id LIMIT 1) "
@@ -394,13 +396,21 @@ static int store_result(xeci_db *db, int64_t job_id, int64_t lease_id, const xec
 static int complete_job(xeci_db *db, int64_t job_id, int64_t lease_id, int64_t agent_id)
 {
 	sqlite3_stmt *st;
-	if (xeci_db_prepare(&st, db, "UPDATE jobs SET state = 'done', finished_at = unixepoch(), "
-				     "lease_deadline = NULL, result = CASE WHEN EXISTS (SELECT 1 FROM job_results r "
-				     "WHERE r.job_id = ?1 AND r.status IN ('fail', 'crash', 'timeout', 'incomplete', "
-				     "'abort', 'dmesg-fail')) THEN 'fail' ELSE 'pass' END WHERE id = ?1") < 0)
+	/* The verdict is this lease's: what a lost earlier run left goes. */
+	if (xeci_db_prepare(&st, db, "DELETE FROM job_results WHERE job_id = ? AND lease_id != ?") < 0)
 		return XECI_EIO;
 	sqlite3_bind_int64(st, 1, job_id);
+	sqlite3_bind_int64(st, 2, lease_id);
 	int rc = step_done(db, st, "complete job");
+	if (rc == 0 && xeci_db_prepare(&st, db, "UPDATE jobs SET state = 'done', finished_at = unixepoch(), "
+						"lease_deadline = NULL, reason = NULL, result = CASE WHEN EXISTS "
+						"(SELECT 1 FROM job_results r WHERE r.job_id = ?1 AND r.status IN "
+						"('fail', 'crash', 'timeout', 'incomplete', 'abort', 'dmesg-fail')) "
+						"THEN 'fail' ELSE 'pass' END WHERE id = ?1") < 0)
+		return XECI_EIO;
+	sqlite3_bind_int64(st, 1, job_id);
+	if (rc == 0)
+		rc = step_done(db, st, "complete job");
 	if (rc == 0 && xeci_db_prepare(&st, db, "UPDATE leases SET state = 'completed', ended_at = unixepoch() "
 						"WHERE id = ?") == 0) {
 		sqlite3_bind_int64(st, 1, lease_id);
@@ -460,10 +470,11 @@ static int job_lost(xeci_db *db, int64_t job_id, const char *reason)
 {
 	sqlite3_stmt *st;
 	if (xeci_db_prepare(&st, db, "UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'incomplete' "
-				     "ELSE 'queued' END, reason = ?, lease_id = NULL, lease_deadline = NULL, "
+				     "ELSE 'queued' END, reason = CASE WHEN attempts >= max_attempts THEN ?1 END, "
+				     "lease_id = NULL, lease_deadline = NULL, "
 				     "agent_id = CASE WHEN attempts >= max_attempts THEN agent_id END, "
 				     "finished_at = CASE WHEN attempts >= max_attempts THEN unixepoch() END "
-				     "WHERE id = ?") < 0)
+				     "WHERE id = ?2") < 0)
 		return XECI_EIO;
 	bind_text(st, 1, reason);
 	sqlite3_bind_int64(st, 2, job_id);
@@ -555,7 +566,8 @@ int xeci_job_db_requeue(xeci_db *db, int64_t job_id)
 	rc = step_done(db, st, "requeue");
 	if (rc == 0 && xeci_db_prepare(&st, db, "UPDATE jobs SET state = 'queued', attempts = 0, lease_id = NULL, "
 						"lease_deadline = NULL, agent_id = NULL, result = NULL, reason = NULL, "
-						"finished_at = NULL WHERE id = ?") == 0) {
+						"finished_at = NULL, current_test = NULL, tests_done = 0, tests_total = 0 "
+						"WHERE id = ?") == 0) {
 		sqlite3_bind_int64(st, 1, job_id);
 		rc = step_done(db, st, "requeue");
 		if (rc == 0 && !changes(db))

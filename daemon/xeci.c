@@ -26,6 +26,15 @@ static const command commands[] = {
 	{"build", "log", xeci_cmd_build_log, "build log ID [--db FILE]   the build's log"},
 	{NULL, "build", xeci_cmd_build,
 	 "build --repo GITDIR --rev REV --config NAME --out DIR [--work DIR]   one sandboxed kernel build"},
+	{"agent", "add", xeci_cmd_agent_add, "agent add NAME --platform P   a new agent; prints its token once"},
+	{"agent", "release", xeci_cmd_agent_release, "agent release NAME   out of quarantine"},
+	{"agent", "remove", xeci_cmd_agent_remove, "agent remove NAME   its token stops working; its jobs go back to the queue"},
+	{NULL, "agents", xeci_cmd_agents, "agents [--json]   agents, their state and running job"},
+	{NULL, "jobs", xeci_cmd_jobs, "jobs [--state S] [--json]   test jobs"},
+	{"job", "show", xeci_cmd_job_show, "job show ID [--json]   one job: leases and per-test results"},
+	{NULL, "requeue", xeci_cmd_requeue, "requeue JOB_ID   run a job again"},
+	{"results", "parse", xeci_cmd_results_parse,
+	 "results parse --format igt DIR | --format ktap FILE   test results as JSON lines"},
 	{NULL, "builds", xeci_cmd_builds, "builds [--state STATE] [--json] [--db FILE]   the build queue and results"},
 };
 
