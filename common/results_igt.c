@@ -1548,6 +1548,24 @@ static int read_joblist(struct joblist *jl, const char *dir)
 	return 0;
 }
 
+static void free_test(xeci_igt_test *t);
+
+/* Drops the pruned tests, kept until now so positions in the index held. */
+static void compact(xeci_igt_results *r)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		xeci_igt_test *t = r->tests[i];
+		if (t->deleted) {
+			free_test(t);
+			continue;
+		}
+		json_object_set_new_nocheck(r->index, t->name, json_integer((json_int_t)n));
+		r->tests[n++] = t;
+	}
+	r->n = n;
+}
+
 int xeci_igt_results_parse(xeci_igt_results **out, const char *dir)
 {
 	struct settings s;
@@ -1573,6 +1591,7 @@ int xeci_igt_results_parse(xeci_igt_results **out, const char *dir)
 	}
 	add_aborted(r, dir);
 	free_joblist(&jl);
+	compact(r);
 	*out = r;
 	return 0;
 }
@@ -1603,25 +1622,14 @@ void xeci_igt_results_free(xeci_igt_results *r)
 
 /* ---- accessors ---- */
 
-/* Deleted (pruned) tests stay in the array so positions in the index hold;
- * the public view skips them. */
 size_t xeci_igt_results_count(const xeci_igt_results *r)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < r->n; i++)
-		n += !r->tests[i]->deleted;
-	return n;
+	return r->n;
 }
 
 const xeci_igt_test *xeci_igt_results_get(const xeci_igt_results *r, size_t i)
 {
-	for (size_t k = 0; k < r->n; k++) {
-		if (r->tests[k]->deleted)
-			continue;
-		if (i-- == 0)
-			return r->tests[k];
-	}
-	return NULL;
+	return i < r->n ? r->tests[i] : NULL;
 }
 
 const xeci_igt_test *xeci_igt_results_find(const xeci_igt_results *r, const char *name)
@@ -1720,8 +1728,6 @@ int xeci_igt_results_write_jsonl(FILE *out, const xeci_igt_results *r)
 {
 	for (size_t i = 0; i < r->n; i++) {
 		const xeci_igt_test *t = r->tests[i];
-		if (t->deleted)
-			continue;
 		json_t *j = json_object();
 		json_object_set_new(j, "name", latin1_string(t->name));
 		json_object_set_new(j, "result", json_string(t->result ? t->result : "incomplete"));

@@ -42,7 +42,8 @@ size_t xeci_igt_results_comms_jobs(const xeci_igt_results *r);
 const char *xeci_igt_test_name(const xeci_igt_test *t);
 /* pass, fail, skip, crash, timeout, incomplete, abort, dmesg-warn,
  * dmesg-fail, warn or notrun; NULL in the rare case igt_resultgen leaves a
- * test without a result (only seen in the kernel log, no journal). */
+ * test without a result (a subtest seen only in the kernel log, a job
+ * without journal.txt). */
 const char *xeci_igt_test_result(const xeci_igt_test *t);
 /* Run time in seconds (resultgen's time.end); XECI_ENOTFOUND when unknown
  * (never started, or died before printing a result). */
