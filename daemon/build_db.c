@@ -7,31 +7,9 @@
 #include "error.h"
 #include "util.h"
 
-static char *col_str(sqlite3_stmt *st, int i)
-{
-	const unsigned char *s = sqlite3_column_text(st, i);
-	return s ? xeci_strdup((const char *)s) : NULL;
-}
-
 static int64_t col_int(sqlite3_stmt *st, int i, int64_t null_value)
 {
 	return sqlite3_column_type(st, i) == SQLITE_NULL ? null_value : sqlite3_column_int64(st, i);
-}
-
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-	if (s)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, i);
-}
-
-/* Runs a prepared statement that returns no rows. */
-static int step_done(xeci_db *db, sqlite3_stmt *st, const char *what)
-{
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : xeci_db_error(db, what);
 }
 
 /* ---- reading rows ----------------------------------------------------------- */
@@ -50,22 +28,22 @@ static void row_read(xeci_build_row *r, sqlite3_stmt *st)
 	r->version_id = col_int(st, 1, 0);
 	r->series_id = col_int(st, 2, 0);
 	r->version = (int)col_int(st, 3, 0);
-	r->tree = col_str(st, 4);
-	r->config = col_str(st, 5);
-	r->state = col_str(st, 6);
-	r->subject = col_str(st, 7);
-	r->base_commit = col_str(st, 8);
-	r->base_method = col_str(st, 9);
-	r->commit_id = col_str(st, 10);
-	r->ref = col_str(st, 11);
+	r->tree = xeci_db_column_strdup(st, 4);
+	r->config = xeci_db_column_strdup(st, 5);
+	r->state = xeci_db_column_strdup(st, 6);
+	r->subject = xeci_db_column_strdup(st, 7);
+	r->base_commit = xeci_db_column_strdup(st, 8);
+	r->base_method = xeci_db_column_strdup(st, 9);
+	r->commit_id = xeci_db_column_strdup(st, 10);
+	r->ref = xeci_db_column_strdup(st, 11);
 	r->apply_failed_index = (int)col_int(st, 12, 0);
-	r->apply_failed_file = col_str(st, 13);
-	r->status = col_str(st, 14);
-	r->error = col_str(st, 15);
+	r->apply_failed_file = xeci_db_column_strdup(st, 13);
+	r->status = xeci_db_column_strdup(st, 14);
+	r->error = xeci_db_column_strdup(st, 15);
 	r->progress = col_int(st, 16, 0);
 	r->warnings = col_int(st, 17, -1);
 	r->new_warnings = col_int(st, 18, -1);
-	r->out_dir = col_str(st, 19);
+	r->out_dir = xeci_db_column_strdup(st, 19);
 	r->attempts = (int)col_int(st, 20, 0);
 	r->queued_at = col_int(st, 21, 0);
 	r->started_at = col_int(st, 22, 0);
@@ -107,7 +85,7 @@ int xeci_build_db_list(xeci_build_row **out, size_t *n, xeci_db *db, const char 
 	if (xeci_db_prepare(&st, db, "SELECT " ROW_COLUMNS "WHERE (?1 IS NULL OR b.state = ?1) "
 				     "ORDER BY b.id DESC LIMIT ?2") < 0)
 		return XECI_EIO;
-	bind_text(st, 1, state);
+	xeci_db_bind_text(st, 1, state);
 	sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1);
 	xeci_build_row *rows = NULL;
 	size_t k = 0;
@@ -165,12 +143,12 @@ static int insert_row(xeci_db *db, int64_t version_id, const char *tree, const c
 				     "CASE WHEN ?4 = 'queued' THEN NULL ELSE unixepoch() END)") < 0)
 		return XECI_EIO;
 	sqlite3_bind_int64(st, 1, version_id);
-	bind_text(st, 2, tree);
-	bind_text(st, 3, config);
-	bind_text(st, 4, state);
+	xeci_db_bind_text(st, 2, tree);
+	xeci_db_bind_text(st, 3, config);
+	xeci_db_bind_text(st, 4, state);
 	sqlite3_bind_int64(st, 5, priority);
-	bind_text(st, 6, error);
-	return step_done(db, st, "insert build");
+	xeci_db_bind_text(st, 6, error);
+	return xeci_db_step_done(db, st, "insert build");
 }
 
 static int enqueue_version(int *added, xeci_db *db, const xeci_config *cfg, int64_t vid,
@@ -259,7 +237,7 @@ int xeci_build_db_recover(int *n, xeci_db *db, int max_attempts)
 				     "WHERE version_id IS NOT NULL AND state IN ('applying', 'building')") < 0)
 		return XECI_EIO;
 	sqlite3_bind_int(st, 1, max_attempts);
-	int rc = step_done(db, st, "recover builds");
+	int rc = xeci_db_step_done(db, st, "recover builds");
 	if (rc == 0)
 		*n = sqlite3_changes(xeci_db_handle(db));
 	return rc;
@@ -271,9 +249,9 @@ int xeci_build_db_requeue(xeci_db *db, int64_t id, const char *why)
 	if (xeci_db_prepare(&st, db, "UPDATE builds SET state = 'queued', attempts = max(attempts - 1, 0), "
 				     "started_at = NULL, error = ? WHERE id = ?") < 0)
 		return XECI_EIO;
-	bind_text(st, 1, why);
+	xeci_db_bind_text(st, 1, why);
 	sqlite3_bind_int64(st, 2, id);
-	return step_done(db, st, "requeue build");
+	return xeci_db_step_done(db, st, "requeue build");
 }
 
 int xeci_build_db_claim(int64_t *id, xeci_db *db)
@@ -308,7 +286,7 @@ int xeci_build_db_load_patches(xeci_mail ***out, size_t *n, char **base_commit, 
 		return XECI_EIO;
 	sqlite3_bind_int64(st, 1, version_id);
 	if (sqlite3_step(st) == SQLITE_ROW)
-		*base_commit = col_str(st, 0);
+		*base_commit = xeci_db_column_strdup(st, 0);
 	sqlite3_reset(st);
 	if (xeci_db_prepare(&st, db, "SELECT sp.idx, r.raw FROM series_patches sp "
 				     "LEFT JOIN message_raw r ON r.message_rowid = sp.message_rowid "
@@ -388,18 +366,18 @@ int xeci_build_db_set_apply(xeci_db *db, int64_t id, bool applied, const char *b
 				     "(unixepoch() - started_at) * 1000 END WHERE id = ?1") < 0)
 		return XECI_EIO;
 	sqlite3_bind_int64(st, 1, id);
-	bind_text(st, 2, base && *base ? base : NULL);
-	bind_text(st, 3, base_method);
-	bind_text(st, 4, commit && *commit ? commit : NULL);
-	bind_text(st, 5, ref);
+	xeci_db_bind_text(st, 2, base && *base ? base : NULL);
+	xeci_db_bind_text(st, 3, base_method);
+	xeci_db_bind_text(st, 4, commit && *commit ? commit : NULL);
+	xeci_db_bind_text(st, 5, ref);
 	if (failed_index)
 		sqlite3_bind_int(st, 6, failed_index);
 	else
 		sqlite3_bind_null(st, 6);
-	bind_text(st, 7, failed_file);
-	bind_text(st, 8, error);
+	xeci_db_bind_text(st, 7, failed_file);
+	xeci_db_bind_text(st, 8, error);
 	sqlite3_bind_int(st, 9, applied);
-	return step_done(db, st, "build apply result");
+	return xeci_db_step_done(db, st, "build apply result");
 }
 
 int xeci_build_db_set_building(xeci_db *db, int64_t id, const char *out_dir)
@@ -407,9 +385,9 @@ int xeci_build_db_set_building(xeci_db *db, int64_t id, const char *out_dir)
 	sqlite3_stmt *st;
 	if (xeci_db_prepare(&st, db, "UPDATE builds SET state = 'building', out_dir = ? WHERE id = ?") < 0)
 		return XECI_EIO;
-	bind_text(st, 1, out_dir);
+	xeci_db_bind_text(st, 1, out_dir);
 	sqlite3_bind_int64(st, 2, id);
-	return step_done(db, st, "build state");
+	return xeci_db_step_done(db, st, "build state");
 }
 
 int xeci_build_db_set_progress(xeci_db *db, int64_t id, int64_t files)
@@ -419,7 +397,7 @@ int xeci_build_db_set_progress(xeci_db *db, int64_t id, int64_t files)
 		return XECI_EIO;
 	sqlite3_bind_int64(st, 1, files);
 	sqlite3_bind_int64(st, 2, id);
-	return step_done(db, st, "build progress");
+	return xeci_db_step_done(db, st, "build progress");
 }
 
 int xeci_build_db_finish(xeci_db *db, int64_t id, const char *state, const char *status, const char *error,
@@ -434,9 +412,9 @@ int xeci_build_db_finish(xeci_db *db, int64_t id, const char *state, const char 
 		rc = XECI_EIO;
 	if (rc == 0) {
 		sqlite3_bind_int64(st, 1, id);
-		bind_text(st, 2, state);
-		bind_text(st, 3, status);
-		bind_text(st, 4, error);
+		xeci_db_bind_text(st, 2, state);
+		xeci_db_bind_text(st, 3, status);
+		xeci_db_bind_text(st, 4, error);
 		if (warnings >= 0)
 			sqlite3_bind_int64(st, 5, warnings);
 		else
@@ -445,7 +423,7 @@ int xeci_build_db_finish(xeci_db *db, int64_t id, const char *state, const char 
 			sqlite3_bind_int64(st, 6, new_warnings);
 		else
 			sqlite3_bind_null(st, 6);
-		rc = step_done(db, st, "finish build");
+		rc = xeci_db_step_done(db, st, "finish build");
 	}
 	for (size_t i = 0; rc == 0 && i < na; i++) {
 		if (xeci_db_prepare(&st, db, "INSERT OR REPLACE INTO build_artifacts(build_id, name, path, size, "
@@ -454,11 +432,11 @@ int xeci_build_db_finish(xeci_db *db, int64_t id, const char *state, const char 
 			break;
 		}
 		sqlite3_bind_int64(st, 1, id);
-		bind_text(st, 2, a[i].name);
-		bind_text(st, 3, a[i].path);
+		xeci_db_bind_text(st, 2, a[i].name);
+		xeci_db_bind_text(st, 3, a[i].path);
 		sqlite3_bind_int64(st, 4, a[i].size);
-		bind_text(st, 5, a[i].sha256);
-		rc = step_done(db, st, "build artifact");
+		xeci_db_bind_text(st, 5, a[i].sha256);
+		rc = xeci_db_step_done(db, st, "build artifact");
 	}
 	if (rc < 0) {
 		xeci_db_rollback(db);
@@ -476,9 +454,9 @@ int xeci_build_db_base_find(int64_t *id, xeci_db *db, const char *tree, const ch
 	if (xeci_db_prepare(&st, db, "SELECT id FROM builds WHERE version_id IS NULL AND tree = ? AND config = ? "
 				     "AND commit_id = ? AND state IN ('passed', 'failed') ORDER BY id DESC LIMIT 1") < 0)
 		return XECI_EIO;
-	bind_text(st, 1, tree);
-	bind_text(st, 2, config);
-	bind_text(st, 3, commit);
+	xeci_db_bind_text(st, 1, tree);
+	xeci_db_bind_text(st, 2, config);
+	xeci_db_bind_text(st, 3, commit);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		*id = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
@@ -491,10 +469,10 @@ int xeci_build_db_base_add(int64_t *id, xeci_db *db, const char *tree, const cha
 	if (xeci_db_prepare(&st, db, "INSERT INTO builds(version_id, tree, config, state, base_commit, commit_id, "
 				     "started_at, attempts) VALUES (NULL, ?1, ?2, 'building', ?3, ?3, unixepoch(), 1)") < 0)
 		return XECI_EIO;
-	bind_text(st, 1, tree);
-	bind_text(st, 2, config);
-	bind_text(st, 3, commit);
-	int rc = step_done(db, st, "base build");
+	xeci_db_bind_text(st, 1, tree);
+	xeci_db_bind_text(st, 2, config);
+	xeci_db_bind_text(st, 3, commit);
+	int rc = xeci_db_step_done(db, st, "base build");
 	*id = rc == 0 ? sqlite3_last_insert_rowid(xeci_db_handle(db)) : 0;
 	return rc;
 }
@@ -506,13 +484,13 @@ int xeci_build_db_add_check(xeci_db *db, int64_t build_id, const xeci_build_chec
 				     "warnings, checks, summary, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)") < 0)
 		return XECI_EIO;
 	sqlite3_bind_int64(st, 1, build_id);
-	bind_text(st, 2, c->kind);
+	xeci_db_bind_text(st, 2, c->kind);
 	sqlite3_bind_int(st, 3, c->patch_idx);
-	bind_text(st, 4, c->result);
+	xeci_db_bind_text(st, 4, c->result);
 	sqlite3_bind_int(st, 5, c->errors);
 	sqlite3_bind_int(st, 6, c->warnings);
 	sqlite3_bind_int(st, 7, c->checks);
-	bind_text(st, 8, c->summary);
-	bind_text(st, 9, c->text);
-	return step_done(db, st, "build check");
+	xeci_db_bind_text(st, 8, c->summary);
+	xeci_db_bind_text(st, 9, c->text);
+	return xeci_db_step_done(db, st, "build check");
 }

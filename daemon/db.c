@@ -188,3 +188,24 @@ void xeci_db_rollback(xeci_db *db)
 	if (!sqlite3_get_autocommit(db->h))
 		xeci_db_exec(db, "ROLLBACK");
 }
+
+void xeci_db_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+char *xeci_db_column_strdup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+	return s ? xeci_strdup((const char *)s) : NULL;
+}
+
+int xeci_db_step_done(xeci_db *db, sqlite3_stmt *st, const char *what)
+{
+	int s = sqlite3_step(st);
+	sqlite3_reset(st);
+	return s == SQLITE_DONE || s == SQLITE_ROW ? 0 : xeci_db_error(db, what);
+}

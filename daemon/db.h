@@ -25,6 +25,14 @@ int xeci_db_exec(xeci_db *db, const char *sql);
 /* Prepares a statement (cached per connection; do not finalize it, reset is
  * done for you on the next xeci_db_prepare of the same SQL). */
 int xeci_db_prepare(sqlite3_stmt **out, xeci_db *db, const char *sql);
+/* Binds s as text (SQLite copies it), or NULL when s is NULL. */
+void xeci_db_bind_text(sqlite3_stmt *st, int i, const char *s);
+/* Column i's text, copied (free() it), or NULL. */
+char *xeci_db_column_strdup(sqlite3_stmt *st, int i);
+/* Steps a statement run for its effect and resets it; sets the error text
+ * (naming what) and returns XECI_EIO when SQLite fails. */
+int xeci_db_step_done(xeci_db *db, sqlite3_stmt *st, const char *what);
+
 /* Sets the thread's error text from SQLite's and returns XECI_EIO. */
 int xeci_db_error(xeci_db *db, const char *what);
 

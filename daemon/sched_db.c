@@ -12,27 +12,6 @@
 #include "error.h"
 #include "util.h"
 
-static char *col_str(sqlite3_stmt *st, int i)
-{
-	const unsigned char *s = sqlite3_column_text(st, i);
-	return s ? xeci_strdup((const char *)s) : NULL;
-}
-
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-	if (s)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, i);
-}
-
-static int step_done(xeci_db *db, sqlite3_stmt *st, const char *what)
-{
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : xeci_db_error(db, what);
-}
-
 static int changes(xeci_db *db)
 {
 	return sqlite3_changes(xeci_db_handle(db));
@@ -63,9 +42,9 @@ int xeci_agent_db_add(char **token, xeci_db *db, const char *name, const char *p
 	sqlite3_stmt *st;
 	if (xeci_db_prepare(&st, db, "INSERT INTO agents(name, platform, token_sha256) VALUES (?, ?, ?)") < 0)
 		return XECI_EIO;
-	bind_text(st, 1, name);
-	bind_text(st, 2, platform);
-	bind_text(st, 3, hash);
+	xeci_db_bind_text(st, 1, name);
+	xeci_db_bind_text(st, 2, platform);
+	xeci_db_bind_text(st, 3, hash);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_CONSTRAINT)
@@ -88,14 +67,14 @@ int xeci_agent_db_auth(xeci_agent *out, xeci_db *db, const char *token)
 				     "AND state != 'removed' RETURNING id, name, platform, state, capabilities, "
 				     "infra_failures") < 0)
 		return XECI_EIO;
-	bind_text(st, 1, hash);
+	xeci_db_bind_text(st, 1, hash);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		out->id = sqlite3_column_int64(st, 0);
-		out->name = col_str(st, 1);
-		out->platform = col_str(st, 2);
-		out->state = col_str(st, 3);
-		out->capabilities = col_str(st, 4);
+		out->name = xeci_db_column_strdup(st, 1);
+		out->platform = xeci_db_column_strdup(st, 2);
+		out->state = xeci_db_column_strdup(st, 3);
+		out->capabilities = xeci_db_column_strdup(st, 4);
 		out->infra_failures = sqlite3_column_int(st, 5);
 		while (sqlite3_step(st) == SQLITE_ROW)
 			;
@@ -114,10 +93,10 @@ int xeci_agent_db_register(xeci_db *db, int64_t agent_id, const json_t *facts, c
 	int rc = XECI_EIO;
 	if (xeci_db_prepare(&st, db, "UPDATE agents SET facts = ?, capabilities = coalesce(?, '[]'), "
 				     "registered_at = unixepoch() WHERE id = ?") == 0) {
-		bind_text(st, 1, f);
-		bind_text(st, 2, c);
+		xeci_db_bind_text(st, 1, f);
+		xeci_db_bind_text(st, 2, c);
 		sqlite3_bind_int64(st, 3, agent_id);
-		rc = step_done(db, st, "register agent");
+		rc = xeci_db_step_done(db, st, "register agent");
 	}
 	free(f);
 	free(c);
@@ -129,8 +108,8 @@ static int agent_update(xeci_db *db, const char *sql, const char *name)
 	sqlite3_stmt *st;
 	if (xeci_db_prepare(&st, db, sql) < 0)
 		return XECI_EIO;
-	bind_text(st, 1, name);
-	int rc = step_done(db, st, "agent");
+	xeci_db_bind_text(st, 1, name);
+	int rc = xeci_db_step_done(db, st, "agent");
 	if (rc == 0 && !changes(db))
 		return xeci_error_setc(XECI_ENOTFOUND, "no agent \"%s\"", name);
 	return rc;
@@ -193,15 +172,15 @@ static int insert_jobs(int *added, xeci_db *db, const xeci_config_testplan *t, i
 				sqlite3_bind_int64(st, 2, version_id);
 			else
 				sqlite3_bind_null(st, 2);
-			bind_text(st, 3, t->name);
-			bind_text(st, 4, t->platforms[p]);
-			bind_text(st, 5, caps);
-			bind_text(st, 6, suites);
+			xeci_db_bind_text(st, 3, t->name);
+			xeci_db_bind_text(st, 4, t->platforms[p]);
+			xeci_db_bind_text(st, 5, caps);
+			xeci_db_bind_text(st, 6, suites);
 			sqlite3_bind_int(st, 7, s);
 			sqlite3_bind_int(st, 8, t->shards);
 			sqlite3_bind_int64(st, 9, priority);
 			sqlite3_bind_int(st, 10, max_attempts);
-			rc = step_done(db, st, "queue job");
+			rc = xeci_db_step_done(db, st, "queue job");
 			*added += rc == 0 && changes(db) > 0;
 		}
 	}
@@ -285,14 +264,14 @@ int xeci_job_db_lease(xeci_lease *out, xeci_db *db, const xeci_agent *a, int64_t
 	}
 	sqlite3_bind_int64(st, 1, a->id);
 	sqlite3_bind_int64(st, 2, now_ms + lease_ms);
-	bind_text(st, 3, a->platform);
-	bind_text(st, 4, a->capabilities ? a->capabilities : "[]");
+	xeci_db_bind_text(st, 3, a->platform);
+	xeci_db_bind_text(st, 4, a->capabilities ? a->capabilities : "[]");
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		out->job_id = sqlite3_column_int64(st, 0);
-		out->testplan = col_str(st, 1);
-		out->platform = col_str(st, 2);
-		out->suites = col_str(st, 3);
+		out->testplan = xeci_db_column_strdup(st, 1);
+		out->platform = xeci_db_column_strdup(st, 2);
+		out->suites = xeci_db_column_strdup(st, 3);
 		out->shard = sqlite3_column_int(st, 4);
 		out->shards = sqlite3_column_int(st, 5);
 		out->build_id = sqlite3_column_int64(st, 6);
@@ -308,13 +287,13 @@ int xeci_job_db_lease(xeci_lease *out, xeci_db *db, const xeci_agent *a, int64_t
 		} else {
 			sqlite3_bind_int64(st, 1, out->job_id);
 			sqlite3_bind_int64(st, 2, a->id);
-			rc = step_done(db, st, "lease");
+			rc = xeci_db_step_done(db, st, "lease");
 			out->lease_id = sqlite3_last_insert_rowid(xeci_db_handle(db));
 		}
 		if (rc == 0 && xeci_db_prepare(&st, db, "UPDATE jobs SET lease_id = ? WHERE id = ?") == 0) {
 			sqlite3_bind_int64(st, 1, out->lease_id);
 			sqlite3_bind_int64(st, 2, out->job_id);
-			rc = step_done(db, st, "lease");
+			rc = xeci_db_step_done(db, st, "lease");
 		}
 	}
 	if (rc < 0) {
@@ -353,13 +332,13 @@ int xeci_job_db_heartbeat(xeci_db *db, int64_t job_id, int64_t lease_id, int64_t
 				     "AND agent_id = ?") < 0)
 		return XECI_EIO;
 	sqlite3_bind_int64(st, 1, now_ms + lease_ms);
-	bind_text(st, 2, current_test);
+	xeci_db_bind_text(st, 2, current_test);
 	sqlite3_bind_int(st, 3, done);
 	sqlite3_bind_int(st, 4, total);
 	sqlite3_bind_int64(st, 5, job_id);
 	sqlite3_bind_int64(st, 6, lease_id);
 	sqlite3_bind_int64(st, 7, agent_id);
-	int rc = step_done(db, st, "heartbeat");
+	int rc = xeci_db_step_done(db, st, "heartbeat");
 	if (rc == 0 && !changes(db)) {
 		/* not the current lease: say whether the job exists at all */
 		rc = check_lease(db, job_id, lease_id, agent_id);
@@ -377,19 +356,19 @@ static int store_result(xeci_db *db, int64_t job_id, int64_t lease_id, const xec
 				     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") < 0)
 		return XECI_EIO;
 	sqlite3_bind_int64(st, 1, job_id);
-	bind_text(st, 2, r->test);
+	xeci_db_bind_text(st, 2, r->test);
 	sqlite3_bind_int64(st, 3, lease_id);
-	bind_text(st, 4, r->suite);
-	bind_text(st, 5, r->status);
+	xeci_db_bind_text(st, 4, r->suite);
+	xeci_db_bind_text(st, 5, r->status);
 	if (r->duration_ms >= 0)
 		sqlite3_bind_int64(st, 6, r->duration_ms);
 	else
 		sqlite3_bind_null(st, 6);
-	bind_text(st, 7, r->out);
-	bind_text(st, 8, r->err);
-	bind_text(st, 9, r->dmesg);
-	bind_text(st, 10, r->log_path);
-	return step_done(db, st, "store result");
+	xeci_db_bind_text(st, 7, r->out);
+	xeci_db_bind_text(st, 8, r->err);
+	xeci_db_bind_text(st, 9, r->dmesg);
+	xeci_db_bind_text(st, 10, r->log_path);
+	return xeci_db_step_done(db, st, "store result");
 }
 
 /* The job is done: pass unless a stored result fails. */
@@ -401,7 +380,7 @@ static int complete_job(xeci_db *db, int64_t job_id, int64_t lease_id, int64_t a
 		return XECI_EIO;
 	sqlite3_bind_int64(st, 1, job_id);
 	sqlite3_bind_int64(st, 2, lease_id);
-	int rc = step_done(db, st, "complete job");
+	int rc = xeci_db_step_done(db, st, "complete job");
 	if (rc == 0 && xeci_db_prepare(&st, db, "UPDATE jobs SET state = 'done', finished_at = unixepoch(), "
 						"lease_deadline = NULL, reason = NULL, result = CASE WHEN EXISTS "
 						"(SELECT 1 FROM job_results r WHERE r.job_id = ?1 AND r.status IN "
@@ -410,15 +389,15 @@ static int complete_job(xeci_db *db, int64_t job_id, int64_t lease_id, int64_t a
 		return XECI_EIO;
 	sqlite3_bind_int64(st, 1, job_id);
 	if (rc == 0)
-		rc = step_done(db, st, "complete job");
+		rc = xeci_db_step_done(db, st, "complete job");
 	if (rc == 0 && xeci_db_prepare(&st, db, "UPDATE leases SET state = 'completed', ended_at = unixepoch() "
 						"WHERE id = ?") == 0) {
 		sqlite3_bind_int64(st, 1, lease_id);
-		rc = step_done(db, st, "complete lease");
+		rc = xeci_db_step_done(db, st, "complete lease");
 	}
 	if (rc == 0 && xeci_db_prepare(&st, db, "UPDATE agents SET infra_failures = 0 WHERE id = ?") == 0) {
 		sqlite3_bind_int64(st, 1, agent_id);
-		rc = step_done(db, st, "agent streak");
+		rc = xeci_db_step_done(db, st, "agent streak");
 	}
 	return rc;
 }
@@ -459,9 +438,9 @@ static int agent_infra_failure(xeci_db *db, int64_t agent_id, const char *why)
 	char reason[512];
 	snprintf(reason, sizeof(reason), "%d infrastructure failures in a row, the last: %s",
 		 XECI_QUARANTINE_AFTER, why);
-	bind_text(st, 2, reason);
+	xeci_db_bind_text(st, 2, reason);
 	sqlite3_bind_int64(st, 3, agent_id);
-	return step_done(db, st, "agent failure");
+	return xeci_db_step_done(db, st, "agent failure");
 }
 
 /* The job's current lease ended without a verdict: queued again while
@@ -476,9 +455,9 @@ static int job_lost(xeci_db *db, int64_t job_id, const char *reason)
 				     "finished_at = CASE WHEN attempts >= max_attempts THEN unixepoch() END "
 				     "WHERE id = ?2") < 0)
 		return XECI_EIO;
-	bind_text(st, 1, reason);
+	xeci_db_bind_text(st, 1, reason);
 	sqlite3_bind_int64(st, 2, job_id);
-	return step_done(db, st, "job lost");
+	return xeci_db_step_done(db, st, "job lost");
 }
 
 int xeci_job_db_fail(xeci_db *db, int64_t job_id, int64_t lease_id, int64_t agent_id, const char *reason,
@@ -491,7 +470,7 @@ int xeci_job_db_fail(xeci_db *db, int64_t job_id, int64_t lease_id, int64_t agen
 	if (rc == 0 && xeci_db_prepare(&st, db, "UPDATE leases SET state = 'released', ended_at = unixepoch() "
 						"WHERE id = ?") == 0) {
 		sqlite3_bind_int64(st, 1, lease_id);
-		rc = step_done(db, st, "release lease");
+		rc = xeci_db_step_done(db, st, "release lease");
 	}
 	char why[512];
 	snprintf(why, sizeof(why), "incomplete: %s", reason && *reason ? reason : "the agent gave up");
@@ -500,9 +479,9 @@ int xeci_job_db_fail(xeci_db *db, int64_t job_id, int64_t lease_id, int64_t agen
 	if (rc == 0 && !infra && xeci_db_prepare(&st, db, "UPDATE jobs SET state = 'incomplete', reason = ?, "
 							  "lease_deadline = NULL, finished_at = unixepoch() "
 							  "WHERE id = ?") == 0) {
-		bind_text(st, 1, why);
+		xeci_db_bind_text(st, 1, why);
 		sqlite3_bind_int64(st, 2, job_id);
-		rc = step_done(db, st, "job incomplete");
+		rc = xeci_db_step_done(db, st, "job incomplete");
 	}
 	if (rc == 0 && infra)
 		rc = agent_infra_failure(db, agent_id, why);
@@ -536,7 +515,7 @@ int xeci_job_db_expire(int *n, xeci_db *db, int64_t now_ms)
 			break;
 		}
 		sqlite3_bind_int64(up, 1, lease);
-		rc = step_done(db, up, "expire lease");
+		rc = xeci_db_step_done(db, up, "expire lease");
 		if (rc == 0)
 			rc = job_lost(db, job, "incomplete: machine lost (its lease expired)");
 		if (rc == 0)
@@ -563,19 +542,19 @@ int xeci_job_db_requeue(xeci_db *db, int64_t job_id)
 		return XECI_EIO;
 	}
 	sqlite3_bind_int64(st, 1, job_id);
-	rc = step_done(db, st, "requeue");
+	rc = xeci_db_step_done(db, st, "requeue");
 	if (rc == 0 && xeci_db_prepare(&st, db, "UPDATE jobs SET state = 'queued', attempts = 0, lease_id = NULL, "
 						"lease_deadline = NULL, agent_id = NULL, result = NULL, reason = NULL, "
 						"finished_at = NULL, current_test = NULL, tests_done = 0, tests_total = 0 "
 						"WHERE id = ?") == 0) {
 		sqlite3_bind_int64(st, 1, job_id);
-		rc = step_done(db, st, "requeue");
+		rc = xeci_db_step_done(db, st, "requeue");
 		if (rc == 0 && !changes(db))
 			rc = xeci_error_setc(XECI_ENOTFOUND, "no job %lld", (long long)job_id);
 	}
 	if (rc == 0 && xeci_db_prepare(&st, db, "DELETE FROM job_results WHERE job_id = ?") == 0) {
 		sqlite3_bind_int64(st, 1, job_id);
-		rc = step_done(db, st, "requeue");
+		rc = xeci_db_step_done(db, st, "requeue");
 	}
 	if (rc < 0) {
 		xeci_db_rollback(db);

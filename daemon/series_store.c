@@ -85,21 +85,6 @@ static const char *Q_EXPIRE =
 	"UPDATE series_versions SET state = 'expired' WHERE state = 'incomplete'"
 	" AND last_received_at < ?";
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-	if (s)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, i);
-}
-
-static int step_done(xeci_db *db, sqlite3_stmt *st, const char *what)
-{
-	int s = sqlite3_step(st);
-	sqlite3_reset(st);
-	return s == SQLITE_DONE || s == SQLITE_ROW ? 0 : xeci_db_error(db, what);
-}
-
 static void push64(int64_t **v, size_t *n, size_t *cap, int64_t x)
 {
 	for (size_t i = 0; i < *n; i++)
@@ -142,13 +127,13 @@ static int find_version(found_version *f, upsert_ctx *u, const xeci_series_versi
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, u->inbox_id);
-	bind_text(st, 2, v->posting_key);
+	xeci_db_bind_text(st, 2, v->posting_key);
 	if ((rc = read_found(f, u->db, st)))
 		return rc;
 	for (size_t i = 0; i < v->npatches; i++) {
 		if ((rc = xeci_db_prepare(&st, u->db, Q_BY_PATCH)))
 			return rc;
-		bind_text(st, 1, v->patches[i].mail->message_id);
+		xeci_db_bind_text(st, 1, v->patches[i].mail->message_id);
 		sqlite3_bind_int64(st, 2, u->inbox_id);
 		sqlite3_bind_int(st, 3, v->version);
 		if ((rc = read_found(f, u->db, st)))
@@ -175,11 +160,11 @@ static int link_series(int64_t *out, upsert_ctx *u, const xeci_series_version *v
 	*out = 0;
 	if (v->change_id && !(rc = xeci_db_prepare(&st, u->db, Q_SERIES_BY_CHANGE))) {
 		sqlite3_bind_int64(st, 1, u->inbox_id);
-		bind_text(st, 2, v->change_id);
+		xeci_db_bind_text(st, 2, v->change_id);
 		*out = query_id(&rc, u->db, st);
 	}
 	if (!rc && !*out && v->root_parent_id && !(rc = xeci_db_prepare(&st, u->db, Q_SERIES_BY_PARENT))) {
-		bind_text(st, 1, v->root_parent_id);
+		xeci_db_bind_text(st, 1, v->root_parent_id);
 		sqlite3_bind_int64(st, 2, u->inbox_id);
 		sqlite3_bind_int(st, 3, v->version);
 		*out = query_id(&rc, u->db, st);
@@ -191,8 +176,8 @@ static int link_series(int64_t *out, upsert_ctx *u, const xeci_series_version *v
 	if (!rc && !*out && named && v->subject && *v->subject && v->author_email &&
 	    !(rc = xeci_db_prepare(&st, u->db, Q_SERIES_BY_SUBJECT))) {
 		sqlite3_bind_int64(st, 1, u->inbox_id);
-		bind_text(st, 2, v->author_email);
-		bind_text(st, 3, v->subject);
+		xeci_db_bind_text(st, 2, v->author_email);
+		xeci_db_bind_text(st, 3, v->subject);
 		*out = query_id(&rc, u->db, st);
 	}
 	if (rc)
@@ -200,8 +185,8 @@ static int link_series(int64_t *out, upsert_ctx *u, const xeci_series_version *v
 	if (*out) {
 		if (v->change_id && !(rc = xeci_db_prepare(&st, u->db, Q_SERIES_SET_CHANGE))) {
 			sqlite3_bind_int64(st, 1, *out);
-			bind_text(st, 2, v->change_id);
-			rc = step_done(u->db, st, "recording a change-id");
+			xeci_db_bind_text(st, 2, v->change_id);
+			rc = xeci_db_step_done(u->db, st, "recording a change-id");
 		}
 		return rc;
 	}
@@ -210,10 +195,10 @@ static int link_series(int64_t *out, upsert_ctx *u, const xeci_series_version *v
 	if ((rc = xeci_db_prepare(&st, u->db, Q_SERIES_NEW)))
 		return rc;
 	sqlite3_bind_int64(st, 1, u->inbox_id);
-	bind_text(st, 2, v->subject);
-	bind_text(st, 3, v->author_email);
-	bind_text(st, 4, v->change_id);
-	if ((rc = step_done(u->db, st, "creating a series")))
+	xeci_db_bind_text(st, 2, v->subject);
+	xeci_db_bind_text(st, 3, v->author_email);
+	xeci_db_bind_text(st, 4, v->change_id);
+	if ((rc = xeci_db_step_done(u->db, st, "creating a series")))
 		return rc;
 	*out = sqlite3_last_insert_rowid(xeci_db_handle(u->db));
 	return 0;
@@ -328,12 +313,12 @@ static int write_patches(upsert_ctx *u, int64_t vid, const xeci_series_version *
 	if ((rc = xeci_db_prepare(&st, u->db, Q_PATCHES_DEL)))
 		return rc;
 	sqlite3_bind_int64(st, 1, vid);
-	if ((rc = step_done(u->db, st, "replacing patches")))
+	if ((rc = xeci_db_step_done(u->db, st, "replacing patches")))
 		return rc;
 	if ((rc = xeci_db_prepare(&st, u->db, Q_TRAILERS_DEL)))
 		return rc;
 	sqlite3_bind_int64(st, 1, vid);
-	if ((rc = step_done(u->db, st, "replacing trailers")))
+	if ((rc = xeci_db_step_done(u->db, st, "replacing trailers")))
 		return rc;
 insert:
 	for (size_t i = 0; i < v->npatches; i++) {
@@ -345,10 +330,10 @@ insert:
 		int64_t rid = rowid_of(u->c, p->mail, NULL);
 		if (rid)
 			sqlite3_bind_int64(st, 3, rid);
-		bind_text(st, 4, p->mail->message_id);
-		bind_text(st, 5, p->mail->subject_clean);
-		bind_text(st, 6, p->mail->patch_sha256[0] ? p->mail->patch_sha256 : NULL);
-		if ((rc = step_done(u->db, st, "storing a patch")))
+		xeci_db_bind_text(st, 4, p->mail->message_id);
+		xeci_db_bind_text(st, 5, p->mail->subject_clean);
+		xeci_db_bind_text(st, 6, p->mail->patch_sha256[0] ? p->mail->patch_sha256 : NULL);
+		if ((rc = xeci_db_step_done(u->db, st, "storing a patch")))
 			return rc;
 		for (size_t t = 0; t < p->ntrailers; t++) {
 			if ((rc = xeci_db_prepare(&st, u->db, Q_TRAILER_INS)))
@@ -356,9 +341,9 @@ insert:
 			sqlite3_bind_int64(st, 1, vid);
 			sqlite3_bind_int(st, 2, p->index);
 			sqlite3_bind_int64(st, 3, (int64_t)t);
-			bind_text(st, 4, p->trailers[t].name);
-			bind_text(st, 5, p->trailers[t].value);
-			if ((rc = step_done(u->db, st, "storing a trailer")))
+			xeci_db_bind_text(st, 4, p->trailers[t].name);
+			xeci_db_bind_text(st, 5, p->trailers[t].value);
+			if ((rc = xeci_db_step_done(u->db, st, "storing a trailer")))
 				return rc;
 		}
 	}
@@ -368,9 +353,9 @@ insert:
 		sqlite3_bind_int64(st, 1, vid);
 		sqlite3_bind_int(st, 2, 0);
 		sqlite3_bind_int64(st, 3, (int64_t)t);
-		bind_text(st, 4, v->cover_trailers[t].name);
-		bind_text(st, 5, v->cover_trailers[t].value);
-		if ((rc = step_done(u->db, st, "storing a trailer")))
+		xeci_db_bind_text(st, 4, v->cover_trailers[t].name);
+		xeci_db_bind_text(st, 5, v->cover_trailers[t].value);
+		if ((rc = xeci_db_step_done(u->db, st, "storing a trailer")))
 			return rc;
 	}
 	return 0;
@@ -394,8 +379,8 @@ static int relink(int64_t *series_id, upsert_ctx *u, const xeci_series_version *
 	if ((rc = xeci_db_prepare(&st, u->db, Q_SERIES_RETITLE)))
 		return rc;
 	sqlite3_bind_int64(st, 1, *series_id);
-	bind_text(st, 2, v->subject);
-	if ((rc = step_done(u->db, st, "retitling a series")))
+	xeci_db_bind_text(st, 2, v->subject);
+	if ((rc = xeci_db_step_done(u->db, st, "retitling a series")))
 		return rc;
 	if (sqlite3_changes(xeci_db_handle(u->db)))
 		return 0;
@@ -453,21 +438,21 @@ static int upsert_version(upsert_ctx *u, const xeci_series_version *v)
 	char *missing = json_missing(v);
 	sqlite3_bind_int64(st, 1, series_id);
 	sqlite3_bind_int64(st, 2, u->inbox_id);
-	bind_text(st, 3, v->posting_key);
+	xeci_db_bind_text(st, 3, v->posting_key);
 	sqlite3_bind_int(st, 4, v->version);
-	bind_text(st, 5, v->subject);
-	bind_text(st, 6, v->author_email);
-	bind_text(st, 7, v->cover ? v->cover->message_id : NULL);
-	bind_text(st, 8, v->root_parent_id);
+	xeci_db_bind_text(st, 5, v->subject);
+	xeci_db_bind_text(st, 6, v->author_email);
+	xeci_db_bind_text(st, 7, v->cover ? v->cover->message_id : NULL);
+	xeci_db_bind_text(st, 8, v->root_parent_id);
 	sqlite3_bind_int(st, 9, v->total);
 	sqlite3_bind_int(st, 10, (int)v->npatches);
-	bind_text(st, 11, v->base_commit);
-	bind_text(st, 12, v->change_id);
-	bind_text(st, 13, prereq);
-	bind_text(st, 14, deps);
-	bind_text(st, 15, state);
-	bind_text(st, 16, ignored);
-	bind_text(st, 17, missing);
+	xeci_db_bind_text(st, 11, v->base_commit);
+	xeci_db_bind_text(st, 12, v->change_id);
+	xeci_db_bind_text(st, 13, prereq);
+	xeci_db_bind_text(st, 14, deps);
+	xeci_db_bind_text(st, 15, state);
+	xeci_db_bind_text(st, 16, ignored);
+	xeci_db_bind_text(st, 17, missing);
 	sqlite3_bind_int64(st, 18, v->first_date);
 	sqlite3_bind_int64(st, 19, v->last_date);
 	sqlite3_bind_int64(st, 20, received);
@@ -477,8 +462,8 @@ static int upsert_version(upsert_ctx *u, const xeci_series_version *v)
 		sqlite3_bind_null(st, 21);
 	if (f.id)
 		sqlite3_bind_int64(st, 22, f.id);
-	bind_text(st, 23, digest);
-	rc = step_done(u->db, st, "storing a series version");
+	xeci_db_bind_text(st, 23, digest);
+	rc = xeci_db_step_done(u->db, st, "storing a series version");
 	free(prereq);
 	free(deps);
 	free(missing);
@@ -499,9 +484,9 @@ static int set_state(xeci_db *db, int64_t id, const char *state)
 	int rc = xeci_db_prepare(&st, db, Q_SET_STATE);
 	if (rc)
 		return rc;
-	bind_text(st, 1, state);
+	xeci_db_bind_text(st, 1, state);
 	sqlite3_bind_int64(st, 2, id);
-	return step_done(db, st, "setting a version's state");
+	return xeci_db_step_done(db, st, "setting a version's state");
 }
 
 /* The newest version of a series (highest version, then latest) keeps its
@@ -547,7 +532,7 @@ static int drop_if_empty(xeci_db *db, int64_t series_id)
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, series_id);
-	return step_done(db, st, "dropping an empty series");
+	return xeci_db_step_done(db, st, "dropping an empty series");
 }
 
 static int count_complete(int *out, xeci_db *db, const int64_t *ids, size_t n)
@@ -631,5 +616,5 @@ int xeci_series_expire(xeci_db *db, int64_t now, int64_t wait)
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, now - wait);
-	return step_done(db, st, "expiring incomplete versions");
+	return xeci_db_step_done(db, st, "expiring incomplete versions");
 }
