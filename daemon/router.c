@@ -21,7 +21,7 @@ typedef struct route {
 	char method[16];
 	char **segs; /* literal, or ":name" */
 	size_t nsegs;
-	bool prefix; /* the pattern ended in "/" "*": the rest is parameter "*" */
+	bool prefix; /* the last segment was "*": the rest is parameter "*" */
 	xeci_route_handler h;
 	void *data;
 } route;

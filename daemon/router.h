@@ -1,8 +1,8 @@
 /* Routing, apart from the transport (httpd.h): (method, path pattern) →
  * handler. Patterns are literal segments and parameters,
- * "/api/v1/jobs/:id", or a prefix ending in "/" "*" whose rest is the
- * parameter "*" ("/static/" "*": static files, for the web pages). Routes are
- * tried in the order they were added. An unknown path gets 404, a known
+ * "/api/v1/jobs/:id"; a last segment "*" makes a prefix route, whose
+ * rest of the path is the parameter "*" (static files under "/static",
+ * later). Routes are tried in the order they were added. An unknown path gets 404, a known
  * path with another method 405 with an Allow header; a GET route also
  * answers HEAD. */
 #ifndef XECI_ROUTER_H
