@@ -1,6 +1,7 @@
 /* Per-test results. See results.h. */
 #include "results.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,12 +10,14 @@
 
 struct xeci_agent_results {
 	json_t *arr;
+	json_t *seen; /* name -> times added */
 };
 
 int xeci_agent_results_new(xeci_agent_results **out)
 {
 	xeci_agent_results *r = xeci_calloc(1, sizeof(*r));
 	r->arr = json_array();
+	r->seen = json_object();
 	*out = r;
 	return 0;
 }
@@ -24,6 +27,7 @@ void xeci_agent_results_free(xeci_agent_results *r)
 	if (!r)
 		return;
 	json_decref(r->arr);
+	json_decref(r->seen);
 	free(r);
 }
 
@@ -89,7 +93,20 @@ void xeci_agent_results_add(xeci_agent_results *r, const char *test, const char 
 {
 	json_t *o = json_object();
 	char *t = xeci_agent_utf8_clean(test, strlen(test));
-	json_object_set_new(o, "test", json_string(t));
+	/* results are kept per (job, test): a name met again (KUnit has
+	 * parameters with equal descriptions) becomes "name #2" rather than
+	 * overwrite the first */
+	json_int_t n = json_integer_value(json_object_get(r->seen, t)) + 1;
+	json_object_set_new(r->seen, t, json_integer(n));
+	if (n > 1) {
+		size_t len = strlen(t) + 24;
+		char *u = xeci_malloc(len);
+		snprintf(u, len, "%s #%lld", t, (long long)n);
+		json_object_set_new(o, "test", json_string(u));
+		free(u);
+	} else {
+		json_object_set_new(o, "test", json_string(t));
+	}
 	free(t);
 	json_object_set_new(o, "suite", json_string(suite));
 	json_object_set_new(o, "status", json_string(status));
