@@ -121,6 +121,19 @@ static void send_fail(xeci_client *c, const xeci_job *j, const char *reason, boo
 		XECI_WARN("job %lld: fail: %s", (long long)j->id, xeci_error_last());
 }
 
+/* A half job is not uploaded; the job goes back to the queue now rather
+ * than when its lease expires. The stop flag is set: this last call goes
+ * without it, bounded by its few tries. */
+static void fail_stopped(xeci_client *c, const xeci_job *j)
+{
+	volatile sig_atomic_t *stop = xeci_client_set_stop(c, NULL);
+	XECI_WARN("job %lld: the agent was stopped mid-job", (long long)j->id);
+	if (post_job(c, j, "fail", json_pack("{s:s, s:b}", "reason", "the agent was stopped mid-job", "infra", 1), 10,
+		     2) < 0)
+		XECI_WARN("job %lld: fail: %s", (long long)j->id, xeci_error_last());
+	xeci_client_set_stop(c, stop);
+}
+
 static void send_results(xeci_client *c, xeci_run *r)
 {
 	const xeci_job *j = xeci_run_job(r);
@@ -156,9 +169,7 @@ static void finish(xeci_client *c, xeci_run *r, int rc)
 	if (xeci_run_stale(r))
 		XECI_WARN("job %lld: dropped: the lease went to another agent", (long long)j->id);
 	else if (xeci_run_stopping(r))
-		/* a half job is not uploaded; the job goes back to the queue now
-		 * rather than when the lease expires */
-		send_fail(c, j, "the agent was stopped mid-job", true);
+		fail_stopped(c, j);
 	else if (rc == 0)
 		send_results(c, r);
 	else
@@ -209,8 +220,12 @@ static int lease(xeci_job **job, xeci_client *c)
 int xeci_agent_loop(xeci_client *c, const xeci_agent_config *cfg, volatile sig_atomic_t *stop)
 {
 	int rc = do_register(c, cfg);
-	if (rc < 0)
-		return *stop ? 0 : rc;
+	if (rc < 0 && *stop)
+		return 0;
+	if (rc < 0) { /* a refused token does not get better by retrying */
+		XECI_ERR("%s", xeci_error_last());
+		return rc;
+	}
 	if (!strcmp(cfg->backend, "host") && xeci_backend_host_resume(c, cfg, stop) < 0)
 		XECI_WARN("host: %s", xeci_error_last());
 	while (!*stop) {

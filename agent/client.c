@@ -51,6 +51,13 @@ void xeci_client_free(xeci_client *c)
 	free(c);
 }
 
+volatile sig_atomic_t *xeci_client_set_stop(xeci_client *c, volatile sig_atomic_t *stop)
+{
+	volatile sig_atomic_t *old = c->stop;
+	c->stop = stop;
+	return old;
+}
+
 bool xeci_client_sleep(xeci_client *c, unsigned ms)
 {
 	while (ms) {
@@ -68,6 +75,13 @@ static size_t to_buf(char *p, size_t size, size_t n, void *data)
 {
 	xeci_buf_put(data, p, size * n);
 	return size * n;
+}
+
+/* A set stop flag ends a transfer at once (a 30 s long-poll included). */
+static int progress(void *data, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	xeci_client *c = data;
+	return c->stop && *c->stop;
 }
 
 static CURL *easy(xeci_client *c, const char *path, struct curl_slist **hdrs, long timeout_s)
@@ -90,6 +104,9 @@ static CURL *easy(xeci_client *c, const char *path, struct curl_slist **hdrs, lo
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)CONNECT_TIMEOUT_S);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "xeci-agent");
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	return h;
 }
 

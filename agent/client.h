@@ -10,8 +10,8 @@
 
 typedef struct xeci_client xeci_client;
 
-/* `stop` (may be NULL) is polled while waiting between retries: a set flag
- * ends the wait and the call fails with XECI_EIO. */
+/* `stop` (may be NULL) is polled during transfers and while waiting between
+ * retries: a set flag ends them and the call fails with XECI_EIO. */
 int xeci_client_new(xeci_client **out, const char *server, const char *token, volatile sig_atomic_t *stop);
 void xeci_client_free(xeci_client *c);
 
@@ -35,6 +35,10 @@ int xeci_client_call(json_t **resp, long *status, xeci_client *c, const char *pa
  * *status is the HTTP status. XECI_EIO on network errors, the file keeps
  * what came (for the next resume). */
 int xeci_client_download(long *status, xeci_client *c, const char *path, const char *file, long timeout_s);
+
+/* Replaces the stop flag (NULL: none), returning the old one: a last call
+ * after the stop (the job's fail) must not be cut short by it. */
+volatile sig_atomic_t *xeci_client_set_stop(xeci_client *c, volatile sig_atomic_t *stop);
 
 /* Sleeps ms milliseconds in steps, returning early (false) when the stop
  * flag is set. */

@@ -1,0 +1,449 @@
+#!/usr/bin/env python3
+"""xeci-agent against a real xecid on loopback.
+
+sim back-end (scripted outcomes): register facts, lease, heartbeats,
+results rows in SQLite; an artifact download cut in the middle resumes with
+Range, one served with a flipped byte is fetched again (a recording proxy
+between agent and xecid does the cutting); a lease taken away (xeci
+requeue) stops the job without an upload; SIGTERM mid-job gives the job back
+at once; an agent that crashes mid-job, restarted, gets the job again once
+the lease expires; a hung agent's job ends "incomplete" after its attempts.
+
+qemu back-end: the real Xe KUnit kernel built by the build stage
+(`xeci build`, incremental in the cached kbuild dir) boots in QEMU with the
+initramfs of kernel/initramfs.sh; the results in SQLite match what the
+console showed (the kernel's own reading of it: `xeci results parse`),
+xe_pci passes, hmm-tests gives 24 pass / 31 skip / 3 fail (REFERENCE.md §1);
+a kernel that does not boot in time fails the job as "kernel did not boot",
+not as an infrastructure failure."""
+import hashlib
+import http.client
+import http.server
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pi  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.abspath(os.environ.get("XECI_SRC", os.path.join(HERE, "../..")))
+BIN = os.environ.get("XECI_BIN", os.path.join(SRC, "build"))
+XECI, XECID, AGENT = (os.path.join(BIN, n) for n in ("xeci", "xecid", "xeci-agent"))
+CACHE = os.environ.get("XECI_CACHE", "/var/cache/xeci")
+WORK = os.path.join(CACHE, "test-work")
+
+
+def sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+class Xecid:
+    """xecid with its own database, data dir and [http] port."""
+
+    def __init__(self, d, plans, lease_s=300, attempts=3):
+        self.d = d
+        self.db = os.path.join(d, "xeci.db")
+        self.port = pi.free_port()
+        self.conf = os.path.join(d, "xeci.conf")
+        with open(self.conf, "w") as fh:
+            fh.write(f"[database]\n\tpath = {self.db}\n[data]\n\tdir = {d}/data\n"
+                     f"[http]\n\tlisten = 127.0.0.1:{self.port}\n"
+                     f"[dispatch]\n\tleaseSeconds = {lease_s}\n\tmaxAttempts = {attempts}\n")
+            for name, (suites, platform) in plans.items():
+                fh.write(f'[testplan "{name}"]\n\tsuites = {suites}\n\tplatforms = {platform}\n')
+        self.log = open(os.path.join(d, "xecid.log"), "a")
+        self.proc = subprocess.Popen([XECID, "--config", self.conf], stderr=self.log)
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v1/health", timeout=2).read()
+                return
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.1)
+        raise RuntimeError("xecid did not listen")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+        self.log.close()
+
+    def sql(self, q, *args):
+        con = sqlite3.connect(self.db, timeout=10)
+        try:
+            rows = con.execute(q, args).fetchall()
+            con.commit()
+            return rows
+        finally:
+            con.close()
+
+    def xeci(self, *args):
+        return subprocess.run([XECI, *args, "--db", self.db], capture_output=True, text=True)
+
+    def add_agent(self, name, platform):
+        r = self.xeci("agent", "add", name, "--platform", platform)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.strip()
+
+    def add_build(self, files):
+        """A passed build whose artifacts are files {name: path}."""
+        self.sql("INSERT INTO builds(tree, config, state, priority, out_dir) VALUES ('linux', 'qemu-kunit', "
+                 "'passed', ?, ?)", int(time.time()), self.d)
+        bid = self.sql("SELECT max(id) FROM builds")[0][0]
+        for name, path in files.items():
+            with open(path, "rb") as fh:
+                data = fh.read()
+            self.sql("INSERT INTO build_artifacts(build_id, name, path, size, sha256) VALUES (?, ?, ?, ?, ?)",
+                     bid, name, path, len(data), sha256(data))
+        return bid
+
+    def job(self, build):
+        rows = self.sql("SELECT id, state, result, reason, attempts, agent_id FROM jobs WHERE build_id = ?", build)
+        return dict(zip(("id", "state", "result", "reason", "attempts", "agent_id"), rows[0])) if rows else None
+
+    def wait_job(self, build, states, timeout=120):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            j = self.job(build)
+            if j and j["state"] in states:
+                return j
+            time.sleep(0.3)
+        raise AssertionError(f"job of build {build} never {states}: {self.job(build)}")
+
+    def results(self, job):
+        return {t: (s, st) for t, s, st in self.sql("SELECT test, suite, status FROM job_results WHERE job_id = ?",
+                                                   job)}
+
+
+class Proxy:
+    """Forwards HTTP to xecid, recording each request; `cut` names artifacts
+    whose first download is cut after half its bytes, `corrupt` ones whose
+    first download has a byte flipped."""
+
+    def __init__(self, port, cut=(), corrupt=()):
+        self.seen = []
+        self.cut, self.corrupt = set(cut), set(corrupt)
+        proxy = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def forward(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else None
+                proxy.seen.append((self.command, self.path, self.headers.get("Range")))
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=90)
+                hdrs = {k: v for k, v in self.headers.items() if k.lower() in ("authorization", "range",
+                                                                               "content-type")}
+                c.request(self.command, self.path, body=body, headers=hdrs)
+                r = c.getresponse()
+                data = r.read()
+                c.close()
+                name = self.path.rsplit("/", 1)[-1] if "/artifacts/" in self.path else None
+                self.send_response(r.status)
+                for k, v in r.getheaders():
+                    if k.lower() in ("content-type", "content-range", "accept-ranges"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if name in proxy.cut and r.status == 200:
+                    proxy.cut.discard(name)
+                    self.wfile.write(data[:len(data) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                if name in proxy.corrupt and r.status == 200:
+                    proxy.corrupt.discard(name)
+                    data = bytes([data[0] ^ 0xff]) + data[1:]
+                self.wfile.write(data)
+
+            def handle_one_request(self):
+                try:
+                    super().handle_one_request()
+                except (BrokenPipeError, ConnectionResetError):  # an agent stopped mid-call
+                    self.close_connection = True
+
+            do_GET = do_POST = forward
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Agent:
+    def __init__(self, d, name, port, token, backend, extra=""):
+        self.conf = os.path.join(d, f"{name}.conf")
+        self.work = os.path.join(d, f"{name}-work")
+        self.logpath = os.path.join(d, f"{name}.log")
+        with open(self.conf, "w") as fh:
+            fh.write(f"[agent]\n\tserver = http://127.0.0.1:{port}\n\ttoken = {token}\n\tbackend = {backend}\n"
+                     f"\tworkDir = {self.work}\n{extra}")
+        self.proc = None
+
+    def start(self):
+        self.log = open(self.logpath, "a")
+        self.proc = subprocess.Popen([AGENT, "--config", self.conf], stderr=self.log)
+        return self
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=timeout)
+        if self.proc:
+            self.log.close()
+        return self.proc.returncode if self.proc else None
+
+    def text(self):
+        with open(self.logpath) as fh:
+            return fh.read()
+
+
+class Base(unittest.TestCase):
+    plans = {"sim": ("kunit:xe ktap:hmm-tests", "sim")}
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="xeci-agent-")
+        self.x = None
+        self.agents = []
+        self.proxy = None
+
+    def tearDown(self):
+        for a in self.agents:
+            a.stop(signal.SIGKILL)
+        if self.proxy:
+            self.proxy.close()
+        if self.x:
+            self.x.stop()
+        subprocess.run(["rm", "-rf", self.tmp])
+
+    def daemon(self, **kw):
+        self.x = Xecid(self.tmp, self.plans, **kw)
+        return self.x
+
+    def agent(self, name, backend, extra="", port=None, token=None, platform="sim"):
+        token = token or self.x.add_agent(name, platform)
+        a = Agent(self.tmp, name, port or self.x.port, token, backend, extra)
+        self.agents.append(a)
+        return a
+
+    def script(self, name, text):
+        p = os.path.join(self.tmp, name)
+        with open(p, "w") as fh:
+            fh.write(text)
+        return f"[sim]\n\tscript = {p}\n"
+
+    def artifact(self, name, size):
+        p = os.path.join(self.tmp, name)
+        with open(p, "wb") as fh:
+            fh.write(os.urandom(size))
+        return p
+
+
+class Sim(Base):
+    def test_register_lease_results_and_resumed_downloads(self):
+        x = self.daemon()
+        big, small = self.artifact("bzImage", 3 << 20), self.artifact("hmm-tests", 200000)
+        self.proxy = Proxy(x.port, cut={"bzImage"}, corrupt={"hmm-tests"})
+        a = self.agent("s1", "sim", self.script("s1.sim", "xe_pci.one pass\nxe_pci.two fail\n# a comment\n"
+                                                 "sleep 1\nxe_pci.three skip\n"),
+                       port=self.proxy.port).start()
+        bid = x.add_build({"bzImage": big, "hmm-tests": small})
+        j = x.wait_job(bid, ("done", "incomplete"), timeout=60)
+        self.assertEqual(j["state"], "done", a.text())
+        self.assertEqual(j["result"], "fail")  # one test failed
+        self.assertEqual(x.results(j["id"]), {"xe_pci.one": ("kunit:xe", "pass"),
+                                              "xe_pci.two": ("kunit:xe", "fail"),
+                                              "xe_pci.three": ("kunit:xe", "skip")})
+        facts = json.loads(x.sql("SELECT facts FROM agents WHERE name = 's1'")[0][0])
+        self.assertEqual(facts["platform"], "sim")
+        self.assertEqual(facts["kernel"], os.uname().release)
+        self.assertEqual(facts["hostname"], os.uname().nodename)
+        # the cut download resumed where it stopped, with a Range
+        gets = [(p, r) for m, p, r in self.proxy.seen if m == "GET" and p.endswith("/bzImage")]
+        self.assertEqual(len(gets), 2, gets)
+        self.assertIsNone(gets[0][1])
+        self.assertEqual(gets[1][1], f"bytes={(3 << 20) // 2}-")
+        # the corrupted one was fetched again whole
+        gets = [(p, r) for m, p, r in self.proxy.seen if m == "GET" and p.endswith("/hmm-tests")]
+        self.assertEqual(len(gets), 2, gets)
+        self.assertEqual([r for _, r in gets], [None, None])
+        for name, src in (("bzImage", big), ("hmm-tests", small)):
+            with open(src, "rb") as f1, open(os.path.join(a.work, "artifacts", str(bid), name), "rb") as f2:
+                self.assertEqual(f1.read(), f2.read(), name)
+        self.assertFalse([m for m, p, r in self.proxy.seen if p.endswith("/fail")])
+        self.assertEqual(a.stop(), 0)
+        self.assertIn("3 results uploaded", a.text())
+
+    def test_lease_taken_away_stops_the_job_without_upload(self):
+        x = self.daemon()
+        a = self.agent("s1", "sim", "\theartbeat = 1\n" + self.script("s1.sim", "t1 pass\nnever-return\n")).start()
+        bid = x.add_build({"bzImage": self.artifact("bzImage", 1000)})
+        j = x.wait_job(bid, ("leased",))
+        first = x.sql("SELECT lease_id FROM jobs WHERE id = ?", j["id"])[0][0]
+        time.sleep(1.5)  # it runs and heartbeats
+        r = x.xeci("requeue", str(j["id"]))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        end = time.monotonic() + 20
+        while time.monotonic() < end and "the lease went to another agent" not in a.text():
+            time.sleep(0.2)
+        self.assertIn("the lease went to another agent", a.text())
+        # the agent leases the job again under a new lease; the old one sent nothing
+        j = x.wait_job(bid, ("leased",))
+        self.assertNotEqual(x.sql("SELECT lease_id FROM jobs WHERE id = ?", j["id"])[0][0], first)
+        self.assertEqual(x.sql("SELECT count(*) FROM job_results"), [(0,)])
+        self.assertEqual(a.stop(), 0)
+
+    def test_sigterm_mid_job_gives_the_job_back(self):
+        x = self.daemon()
+        a = self.agent("s1", "sim", self.script("s1.sim", "t1 pass\nsleep 120\nt2 pass\n")).start()
+        bid = x.add_build({"bzImage": self.artifact("bzImage", 1000)})
+        j = x.wait_job(bid, ("leased",))
+        time.sleep(1)
+        t0 = time.monotonic()
+        self.assertEqual(a.stop(signal.SIGTERM, timeout=20), 0)
+        self.assertLess(time.monotonic() - t0, 10)
+        j = x.job(bid)
+        self.assertEqual(j["state"], "queued", j)  # back in the queue now, not at lease expiry
+        self.assertEqual(x.sql("SELECT count(*) FROM job_results"), [(0,)])  # no half job
+        self.assertIn("stopped mid-job", a.text())
+
+    def test_crashed_agent_restarts_and_gets_the_job_after_expiry(self):
+        x = self.daemon(lease_s=3)
+        token = x.add_agent("s1", "sim")
+        a = self.agent("s1", "sim", self.script("crash.sim", "t1 pass\ncrash\n"), token=token).start()
+        bid = x.add_build({"bzImage": self.artifact("bzImage", 1000)})
+        x.wait_job(bid, ("leased",))
+        a.proc.wait(timeout=30)
+        self.assertEqual(a.proc.returncode, 3)  # the scripted crash
+        self.assertEqual(x.sql("SELECT count(*) FROM job_results"), [(0,)])
+        b = self.agent("s1b", "sim", self.script("ok.sim", "t1 pass\nt2 pass\n"), token=token).start()
+        j = x.wait_job(bid, ("done",), timeout=60)
+        self.assertEqual(j["attempts"], 2, j)
+        self.assertEqual(j["result"], "pass")
+        self.assertEqual(set(x.results(j["id"])), {"t1", "t2"})
+        self.assertEqual(b.stop(), 0)
+
+    def test_hung_agent_job_ends_incomplete(self):
+        x = self.daemon(lease_s=3, attempts=1)
+        self.agent("s1", "sim", "\theartbeat = 1\n" + self.script("s1.sim", "t1 pass\nhang\n")).start()
+        bid = x.add_build({"bzImage": self.artifact("bzImage", 1000)})
+        j = x.wait_job(bid, ("incomplete",), timeout=60)
+        self.assertIn("machine lost", j["reason"] or "")
+        self.assertEqual(x.sql("SELECT count(*) FROM job_results"), [(0,)])
+
+    def test_wrong_token_exits(self):
+        self.daemon()
+        a = self.agent("s1", "sim", self.script("s1.sim", "t1 pass\n"), token="0" * 64).start()
+        self.assertEqual(a.proc.wait(timeout=30), 1)
+        self.assertIn("401", a.text())
+
+
+def kernel_build(out):
+    """The qemu-kunit kernel's artifacts (bzImage, modules.tar.gz, hmm-tests)
+    from the build stage: $XECI_AGENT_KERNEL names a ready out dir, else
+    `xeci build` makes one (incremental in the cached kbuild dir)."""
+    ready = os.environ.get("XECI_AGENT_KERNEL")
+    if ready:
+        return ready
+    repo = subprocess.run([os.path.join(SRC, "kernel/linux-source-git.sh")], capture_output=True, text=True,
+                          timeout=1800, check=True).stdout.strip()
+    r = subprocess.run([XECI, "build", "--repo", repo, "--rev", "master", "--config", "qemu-kunit", "--out", out,
+                        "--work", WORK], capture_output=True, text=True, timeout=3000)
+    if r.returncode:
+        raise RuntimeError(f"xeci build failed: {r.stdout[-2000:]}{r.stderr[-2000:]}")
+    return out
+
+
+class Qemu(Base):
+    plans = {"qemu": ("kunit:xe ktap:hmm-tests", "qemu")}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.kdir = tempfile.mkdtemp(prefix="xeci-agent-kernel-")
+        cls.out = kernel_build(os.path.join(cls.kdir, "out"))
+
+    @classmethod
+    def tearDownClass(cls):
+        subprocess.run(["rm", "-rf", cls.kdir])
+
+    def files(self):
+        return {n: os.path.join(self.out, n) for n in ("bzImage", "modules.tar.gz", "hmm-tests", "kernelrelease")}
+
+    def qemu_agent(self, extra=""):
+        return self.agent("q1", "qemu", f"[qemu]\n\tinitramfs = {SRC}/kernel/initramfs.sh\n{extra}",
+                          platform="qemu")
+
+    def test_real_kernel_kunit_and_hmm_tests(self):
+        x = self.daemon()
+        a = self.qemu_agent().start()
+        bid = x.add_build(self.files())
+        j = x.wait_job(bid, ("done", "incomplete"), timeout=500)
+        self.assertEqual(j["state"], "done", (j, a.text()[-3000:]))
+        res = x.results(j["id"])
+        console = os.path.join(a.work, "jobs", str(j["id"]), "console.log")
+        with open(console, errors="replace") as fh:
+            text = fh.read()
+        # KUnit: every case the kernel's KTAP has, with its status
+        kunit_text = text[:text.index("xeci-init: start")]
+        kpath = os.path.join(self.tmp, "kunit.log")
+        with open(kpath, "w") as fh:
+            fh.write(kunit_text)
+        parsed = [json.loads(line) for line in
+                  subprocess.run([XECI, "results", "parse", "--format", "ktap", kpath], capture_output=True,
+                                 text=True, check=True).stdout.splitlines()]
+        seen = {}
+        for p in parsed:
+            seen[p["path"]] = seen.get(p["path"], 0) + 1
+            name = p["path"] if seen[p["path"]] == 1 else f"{p['path']} #{seen[p['path']]}"
+            self.assertEqual(res.get(name), ("kunit:xe", p["status"]), name)
+        kunit = {t: st for t, (s, st) in res.items() if s == "kunit:xe"}
+        self.assertEqual(len(kunit), len(parsed))
+        self.assertGreaterEqual(len(kunit), 100)
+        xe_pci = {t: st for t, st in kunit.items() if t.startswith("xe_pci.")}
+        self.assertTrue(xe_pci)
+        self.assertEqual(set(xe_pci.values()), {"pass"}, xe_pci)
+        # hmm-tests: the console's own TAP lines, and REFERENCE.md's counts
+        hmm = {t: st for t, (s, st) in res.items() if s == "ktap:hmm-tests"}
+        counts = {st: list(hmm.values()).count(st) for st in set(hmm.values())}
+        self.assertEqual(counts, {"pass": 24, "skip": 31, "fail": 3}, counts)
+        for t in ("hmm.hmm_device_private.exclusive", "hmm.hmm_device_private.exclusive_mprotect",
+                  "hmm.hmm_device_private.exclusive_cow"):
+            self.assertEqual(hmm.get(t), "fail", t)
+        self.assertIn("ok 1 hmm.hmm_device_private.open_close", text)
+        self.assertEqual(hmm["hmm.hmm_device_private.open_close"], "pass")
+        self.assertEqual(j["result"], "fail")  # the 3 pre-existing hmm failures
+        self.assertEqual(a.stop(), 0)
+
+    def test_kernel_that_does_not_boot_in_time(self):
+        x = self.daemon()
+        a = self.qemu_agent("\tbootTimeout = 1\n").start()
+        bid = x.add_build(self.files())
+        j = x.wait_job(bid, ("done", "incomplete"), timeout=120)
+        self.assertEqual(j["state"], "incomplete", j)
+        self.assertIn("kernel did not boot", j["reason"])
+        # the kernel's fault, not the machine's
+        self.assertEqual(x.sql("SELECT infra_failures FROM agents WHERE name = 'q1'"), [(0,)])
+        self.assertTrue(os.path.exists(os.path.join(a.work, "jobs", str(j["id"]), "console.log")))
+        self.assertEqual(a.stop(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
