@@ -11,6 +11,7 @@
 #include "artifacts.h"
 #include "backend.h"
 #include "error.h"
+#include "errors.h"
 #include "job.h"
 #include "log.h"
 #include "platform.h"
@@ -81,7 +82,7 @@ static int do_register(xeci_client *c, const xeci_agent_config *cfg)
 			  json_string_value(json_object_get(resp, "platform")),
 			  json_string_value(json_object_get(resp, "state")));
 	} else if (rc == 0) {
-		rc = xeci_error_setc(XECI_EINVALID, "register: %s", xeci_error_last());
+		rc = xeci_agent_error_wrap(XECI_EINVALID, "register");
 	}
 	json_decref(resp);
 	json_decref(body);
@@ -109,7 +110,7 @@ static int post_job(xeci_client *c, const xeci_job *j, const char *what, json_t 
 	if (status == 409)
 		return xeci_error_setc(XECI_ESTALE, "job %lld: %s: the lease is no longer ours", (long long)j->id, what);
 	if (status != 200)
-		return xeci_error_setc(XECI_EINVALID, "job %lld: %s: %s", (long long)j->id, what, xeci_error_last());
+		return xeci_agent_error_wrap(XECI_EINVALID, "job %lld: %s", (long long)j->id, what);
 	return 0;
 }
 
@@ -160,8 +161,7 @@ static int backend_run(xeci_run *r, const xeci_agent_config *cfg)
 	return xeci_backend_sim_run(r);
 }
 
-/* After the back-end: results, a fail call, or nothing (the lease is gone). */
-static void finish(xeci_client *c, xeci_run *r, int rc)
+void xeci_agent_finish(xeci_client *c, xeci_run *r, int rc)
 {
 	const xeci_job *j = xeci_run_job(r);
 	bool infra = false;
@@ -193,7 +193,7 @@ static void run_job(xeci_client *c, const xeci_agent_config *cfg, xeci_job *j, v
 	else if (rc == 0)
 		rc = backend_run(r, cfg);
 	xeci_run_heartbeat_stop(r);
-	finish(c, r, rc);
+	xeci_agent_finish(c, r, rc);
 	xeci_run_free(r);
 }
 
@@ -208,11 +208,11 @@ static int lease(xeci_job **job, xeci_client *c)
 	if (rc < 0 || status == 204)
 		; /* a network error, or no job in wait_s: the caller polls again */
 	else if (status == 200 && xeci_job_parse(job, resp) < 0)
-		rc = xeci_error_setc(XECI_EIO, "lease: %s", xeci_error_last()); /* not the token's fault */
+		rc = xeci_agent_error_wrap(XECI_EIO, "lease"); /* not the token's fault */
 	else if (status == 401)
-		rc = xeci_error_setc(XECI_EINVALID, "lease: %s", xeci_error_last());
+		rc = xeci_agent_error_wrap(XECI_EINVALID, "lease");
 	else if (status != 200)
-		rc = xeci_error_setc(XECI_EIO, "lease: %s", xeci_error_last());
+		rc = xeci_agent_error_wrap(XECI_EIO, "lease");
 	json_decref(resp);
 	return rc;
 }

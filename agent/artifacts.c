@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "errors.h"
 #include "log.h"
 #include "util.h"
 
@@ -77,7 +78,7 @@ static int transfer(xeci_client *c, const xeci_artifact *a, const char *part)
 			return xeci_error_setc(XECI_EIO, "artifact %s: stopped", a->name);
 		wait_ms = wait_ms * 2 > 30000 ? 30000 : wait_ms * 2;
 	}
-	return xeci_error_setc(XECI_EIO, "artifact %s: %s", a->name, xeci_error_last());
+	return xeci_agent_error_wrap(XECI_EIO, "artifact %s", a->name);
 }
 
 static int fetch_one(xeci_client *c, const xeci_artifact *a, const char *dir)
@@ -111,7 +112,7 @@ out:
 int xeci_artifacts_fetch(xeci_client *c, const xeci_job *j, const char *dir)
 {
 	if (xeci_mkdir_p(dir, 0755) < 0)
-		return xeci_error_setc(XECI_EIO, "%s: %s", dir, xeci_error_last());
+		return xeci_agent_error_wrap(XECI_EIO, "%s", dir);
 	for (size_t i = 0; i < j->nartifacts; i++) {
 		int rc = fetch_one(c, &j->artifacts[i], dir);
 		if (rc < 0)

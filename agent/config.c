@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "errors.h"
 #include "log.h"
 #include "util.h"
 
@@ -175,7 +176,7 @@ static int read_file(xeci_agent_config *c, const char *path)
 	git_config_iterator_free(it);
 	git_config_free(gc);
 	if (rc < 0)
-		return xeci_error_setc(rc, "%s: %s", path, xeci_error_last());
+		return xeci_agent_error_wrap(rc, "%s", path);
 	return 0;
 }
 

@@ -142,9 +142,11 @@ static void ktap(xeci_agent_results *res, const char *suite, const char *con, si
 	} else if (count_parsed(r, rlen)) {
 		add_parsed(res, suite, r, rlen, tail, tail_len, end);
 	} else if (finished) {
-		/* it ran and printed no TAP: 125 is the init's "cannot run it" */
-		add_whole(res, suite, "fail", rc == 125 ? "the suite could not run (see out)" : "no TAP output", r,
-			  rlen);
+		/* it ran and printed no TAP (125: the init could not run it):
+		 * its output says why */
+		const char *why = rc == 125 ? "the suite could not run" : "the suite printed no TAP";
+		xeci_agent_results_add(res, strchr(suite, ':') + 1, suite, "fail", -1, r, rlen, why, strlen(why), NULL,
+				       0);
 	} else {
 		add_whole(res, suite, end == XECI_CONSOLE_TIMEOUT ? "timeout" : "crash",
 			  "the suite started and printed no TAP", tail, tail_len);

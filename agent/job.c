@@ -63,6 +63,7 @@ int xeci_job_parse(xeci_job **out, const json_t *answer)
 	    !json_is_integer(json_object_get(o, "lease")))
 		return xeci_error_setc(XECI_EINVALID, "lease answer without job.id and job.lease");
 	xeci_job *j = xeci_calloc(1, sizeof(*j));
+	j->answer = json_deep_copy(answer);
 	j->id = json_integer_value(json_object_get(o, "id"));
 	j->lease = json_integer_value(json_object_get(o, "lease"));
 	j->build = json_integer_value(json_object_get(o, "build"));
@@ -101,6 +102,7 @@ void xeci_job_free(xeci_job *j)
 	free(j->artifacts);
 	free(j->testplan);
 	free(j->platform);
+	json_decref(j->answer);
 	free(j);
 }
 

@@ -20,6 +20,7 @@ typedef struct xeci_job {
 	int shard, shards;
 	xeci_artifact *artifacts;
 	size_t nartifacts;
+	json_t *answer; /* the lease answer it was read from (the host back-end keeps it across a reboot) */
 } xeci_job;
 
 /* From the lease answer {"job": {...}}. XECI_EINVALID when a field the

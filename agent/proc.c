@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "errors.h"
 #include "util.h"
 
 static void child(char *const argv[], const char *log_path, char *const envp_extra[])
@@ -102,6 +103,6 @@ int xeci_proc_sh(const char *cmd, const char *log_path, char *const envp_extra[]
 		rc = xeci_error_setc(XECI_ERROR, "`%s` failed (%s %d)", cmd, WIFEXITED(status) ? "exit" : "signal",
 				     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 	else if (rc < 0)
-		rc = xeci_error_setc(rc, "`%s`: %s", cmd, xeci_error_last());
+		rc = xeci_agent_error_wrap(rc, "`%s`", cmd);
 	return rc;
 }
