@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -93,6 +94,25 @@ static int git_fail(const char *what)
 	return xeci_error_set("%s: %s", what, e && e->message ? e->message : "libgit2 error");
 }
 
+static int checkout_lock(const char *index_path)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s.xeci-lock", index_path);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return xeci_error_set("%s: %s", path, strerror(errno));
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			close(fd);
+			return xeci_error_set("%s: %s", path, strerror(errno));
+		}
+	}
+	snprintf(path, sizeof(path), "%s.lock", index_path);
+	if (unlink(path) == 0)
+		XECI_WARN("checkout: removed %s, left by a checkout that did not finish", path);
+	return fd;
+}
+
 int xeci_build_checkout(git_repository *repo, const git_oid *commit, const char *src_dir,
 			const char *index_path)
 {
@@ -102,6 +122,12 @@ int xeci_build_checkout(git_repository *repo, const git_oid *commit, const char 
 	int ret = XECI_ERROR;
 	if (xeci_mkdir_p(src_dir, 0755) < 0)
 		return xeci_error_set("%s: %s", src_dir, strerror(errno));
+	/* One checkout of a work tree at a time (a daemon, a terminal). Holding
+	 * the lock, an index.lock is a dead checkout's (xecid killed -9 in the
+	 * middle): remove it, or every later checkout would fail. */
+	int lockfd = checkout_lock(index_path);
+	if (lockfd < 0)
+		return XECI_EIO;
 	if (git_commit_lookup(&c, repo, commit) < 0 || git_commit_tree(&tree, c) < 0) {
 		ret = git_fail("checkout: commit");
 		goto out;
@@ -131,6 +157,7 @@ out:
 	git_index_free(index);
 	git_tree_free(tree);
 	git_commit_free(c);
+	close(lockfd); /* releases the flock */
 	return ret;
 }
 

@@ -225,9 +225,9 @@ class BuildStage(unittest.TestCase):
         cls.killed = [r["id"] for r in cls.rows() if r["state"] == "building" and r["version_id"]]
         # the build does not outlive the daemon (build.sh's watchdog)
         end = time.monotonic() + 30
-        while time.monotonic() < end and cls.build_procs():
+        while time.monotonic() < end and cls.build_procs(cls.data):
             time.sleep(1)
-        cls.orphans = cls.build_procs()
+        cls.orphans = cls.build_procs(cls.data)
         proc = subprocess.Popen([XECID, "--config", cls.conf], stderr=log)
         try:
             deadline = time.monotonic() + 3000
@@ -247,8 +247,10 @@ class BuildStage(unittest.TestCase):
             cls.daemon_log = fh.read()
 
     @staticmethod
-    def build_procs():
-        out = subprocess.run(["pgrep", "-f", "kernel/build.sh"], capture_output=True, text=True).stdout
+    def build_procs(data):
+        """This test's builds (their --out is under its data dir), not a bench's."""
+        out = subprocess.run(["pgrep", "-f", f"kernel/build.sh .*{data}/builds"], capture_output=True,
+                             text=True).stdout
         return out.split()
 
     def row(self, subject):
