@@ -15,6 +15,7 @@
 
 #define MAX_DEPTH 256
 #define MAX_TESTS 100000
+#define MAX_MISSING 1000 /* per parent: a plan of 10^9 cut off at once costs nothing */
 
 /* kunit_parser.TestStatus */
 enum kstatus { K_SUCCESS, K_FAILURE, K_SKIPPED, K_CRASHED, K_NO_TESTS };
@@ -533,14 +534,14 @@ static void parse_subtests(parser *p, size_t t, bool has_plan, size_t count, boo
 			   int depth)
 {
 	stream *s = &p->s;
-	size_t num = 1, missing = 0;
+	size_t num = 1, missing = 0, stalled = 0;
 	while ((!has_plan || num <= count) && !p->full) {
 		size_t first = s->pos;
 		skip_diagnostic(s);
 		size_t pops = s->pops;
 		size_t child;
 		if (!peek(s, NULL) || (is_subtest && name_matches(s, &p->nodes[t]))) {
-			if (!has_plan)
+			if (!has_plan || missing >= MAX_MISSING)
 				break;
 			child = node_new(p);
 			p->nodes[child].missing = true;
@@ -554,6 +555,10 @@ static void parse_subtests(parser *p, size_t t, bool has_plan, size_t count, boo
 				p->n--;
 				pop(s);
 				continue;
+			}
+			if (s->pops == pops && ++stalled > MAX_MISSING) {
+				p->n--;
+				break;
 			}
 		}
 		add_child(p, t, child, num++);

@@ -35,7 +35,8 @@
  *  - where kunit.py loops forever (a line that is neither a result, header
  *    nor diagnostic where no plan bounds the tests) the line is read as a
  *    diagnostic; past 256 levels of nesting headers are diagnostics too;
- *    at most 100,000 tests are kept per log.
+ *    at most 100,000 tests are kept per log, and at most 1,000 missing
+ *    ones per parent.
  *
  * Statuses: pass, fail, skip, crash (kunit.py CRASHED, JSON "ERROR"),
  * incomplete (see above); a test announced as a parent (header) that ran no

@@ -18,7 +18,7 @@ static void check_lines(const char *buf, size_t size)
 		if (!nl)
 			abort(); /* every line ends */
 		json_error_t err;
-		json_t *j = json_loadb(p, (size_t)(nl - p), 0, &err);
+		json_t *j = json_loadb(p, (size_t)(nl - p), JSON_ALLOW_NUL, &err);
 		if (!j || !json_is_string(json_object_get(j, "path")) ||
 		    !json_is_string(json_object_get(j, "status")))
 			abort();

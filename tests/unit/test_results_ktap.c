@@ -288,7 +288,7 @@ static void test_limits(void **state)
 	/* A plan of 10^18 cut off at once: bounded. */
 	xeci_ktap_results *r = parse_str("KTAP version 1\n1..1000000000000000000\n");
 	size_t n = xeci_ktap_results_count(r);
-	assert_true(n > 0 && n <= 100000);
+	assert_int_equal(n, 1000);
 	const xeci_ktap_result *t = xeci_ktap_results_get(r, 0);
 	assert_view("#1", t->path, t->path_len);
 	assert_int_equal(t->status, XECI_KTAP_CRASH);
