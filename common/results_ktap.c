@@ -184,20 +184,36 @@ static size_t rstrip_len(const char *s, size_t len)
 	return len;
 }
 
+/* Bytes of the line break at t[i], 0 for none: kunit.py reads a file with
+ * str.splitlines(), which also breaks at \v \f \x1c-\x1e U+0085 U+2028
+ * U+2029 (CRs are newlines already). */
+static size_t line_break(const char *t, size_t i, size_t len)
+{
+	unsigned char c = (unsigned char)t[i];
+	if (c == '\n' || c == '\v' || c == '\f' || (c >= 0x1C && c <= 0x1E))
+		return 1;
+	if (c == 0xC2 && i + 1 < len && (unsigned char)t[i + 1] == 0x85)
+		return 2;
+	if (c == 0xE2 && i + 2 < len && (unsigned char)t[i + 1] == 0x80 &&
+	    ((unsigned char)t[i + 2] == 0xA8 || (unsigned char)t[i + 2] == 0xA9))
+		return 3;
+	return 0;
+}
+
 static line *split_lines(const char *t, size_t len, size_t *count)
 {
 	size_t n = 0, cap = 64;
 	line *l = xeci_malloc(cap * sizeof(*l));
 	for (size_t i = 0; i < len;) {
-		const char *nl = memchr(t + i, '\n', len - i);
-		size_t end = nl ? (size_t)(nl - t) : len;
+		size_t end = i, brk = 0;
+		while (end < len && !(brk = line_break(t, end, len)))
+			end++;
 		if (n == cap)
 			l = xeci_realloc(l, (cap *= 2) * sizeof(*l));
 		l[n].off = i;
 		l[n].len = rstrip_len(t + i, end - i);
-		l[n].next = nl ? end + 1 : len;
-		n++;
-		i = l[n - 1].next;
+		l[n].next = end + brk;
+		i = l[n++].next;
 	}
 	*count = n;
 	return l;

@@ -4,8 +4,9 @@
  *
  * Reading, as kunit.py:
  *  - the text is decoded as Python reads it (invalid UTF-8 bytes become the
- *    four characters "\xNN"; "\r\n" and "\r" end lines; trailing whitespace
- *    dropped);
+ *    four characters "\xNN"; lines end as str.splitlines() ends them: at
+ *    "\n", "\r\n", "\r", and also \v \f \x1c-\x1e U+0085 U+2028 U+2029;
+ *    trailing whitespace dropped);
  *  - results start at the first line holding "KTAP version N" or
  *    "TAP version N"; whatever precedes that text on the line (a kernel log
  *    prefix "[    1.234] ") is cut, by length, from every following line;

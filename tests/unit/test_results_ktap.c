@@ -269,6 +269,12 @@ static void test_bytes(void **state)
 				 "{\"path\": \"a\\u0000b\", \"status\": \"pass\"}\n"
 				 "{\"path\": \"q\\\"\\\\\", \"status\": \"pass\"}\n");
 	free(out);
+	/* kunit.py splits the file with str.splitlines(): \f and U+2028 end lines. */
+	out = run("TAP version 14\n1..3\nok 1 a\fok 2 b\xe2\x80\xa8ok 3 c\n", 43);
+	assert_string_equal(out, "{\"path\": \"a\", \"status\": \"pass\"}\n"
+				 "{\"path\": \"b\", \"status\": \"pass\"}\n"
+				 "{\"path\": \"c\", \"status\": \"pass\"}\n");
+	free(out);
 }
 
 /* kunit.py never ends on these (a plan line where no plan bounds the loop);
