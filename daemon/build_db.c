@@ -256,14 +256,21 @@ int xeci_build_db_requeue(xeci_db *db, int64_t id, const char *why)
 
 int xeci_build_db_claim(int64_t *id, xeci_db *db)
 {
+	return xeci_build_db_claim_except(id, db, NULL);
+}
+
+int xeci_build_db_claim_except(int64_t *id, xeci_db *db, const char *busy_trees)
+{
 	sqlite3_stmt *st;
 	*id = 0;
 	/* One statement: claiming is atomic even with two daemons on one file. */
 	if (xeci_db_prepare(&st, db, "UPDATE builds SET state = 'applying', attempts = attempts + 1, "
 				     "started_at = unixepoch(), progress = 0 WHERE id = "
-				     "(SELECT id FROM builds WHERE state = 'queued' "
+				     "(SELECT id FROM builds WHERE state = 'queued' AND tree NOT IN "
+				     "(SELECT value FROM json_each(coalesce(?, '[]'))) "
 				     "ORDER BY priority DESC, id DESC LIMIT 1) RETURNING id") < 0)
 		return XECI_EIO;
+	xeci_db_bind_text(st, 1, busy_trees);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*id = sqlite3_column_int64(st, 0);

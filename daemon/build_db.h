@@ -58,6 +58,9 @@ int xeci_build_db_requeue(xeci_db *db, int64_t id, const char *why);
 /* Claims the next queued row (highest priority, then newest): it becomes
  * 'applying', attempts+1, started_at now. *id = 0 when the queue is empty. */
 int xeci_build_db_claim(int64_t *id, xeci_db *db);
+/* The same, skipping the trees in busy_trees (a JSON array of names, or
+ * NULL): a tree's checkout serves one build at a time. */
+int xeci_build_db_claim_except(int64_t *id, xeci_db *db, const char *busy_trees);
 
 /* The patches of a version, parsed from their stored bytes, in order, with
  * the version's base-commit (NULL when none; caller frees) . */

@@ -4,6 +4,8 @@
 
 #include <stdarg.h>
 #include <unistd.h>
+
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +58,7 @@ struct xeci_buildq {
 	uv_work_t scan_work;
 	bool scanning, stopping, recovered;
 	int64_t claimed;              /* from the last scan */
+	char *busy_trees;             /* JSON array: trees of running jobs, for the scan */
 	job *jobs;                    /* running */
 	int running;
 	bool timer_closed;
@@ -540,7 +543,8 @@ static void scan_work(uv_work_t *w)
 		XECI_INFO("build queue: %d build(s) queued", n);
 	if (xeci_build_db_cancel_superseded(&n, db) == 0 && n)
 		XECI_INFO("build queue: %d queued build(s) of superseded versions cancelled", n);
-	if (!q->stopping && q->running < q->cfg->build.jobs && xeci_build_db_claim(&q->claimed, db) < 0)
+	if (!q->stopping && q->running < q->cfg->build.jobs &&
+	    xeci_build_db_claim_except(&q->claimed, db, q->busy_trees) < 0)
 		XECI_WARN("build queue: %s", xeci_error_last());
 	xeci_db_close(db);
 }
@@ -569,6 +573,15 @@ static void tick_q(xeci_buildq *q)
 	if (q->stopping || q->scanning)
 		return;
 	q->scanning = true;
+	/* A tree's checkout serves one build at a time: the scan skips the
+	 * trees of running jobs (copied here: the pool must not read q->jobs). */
+	json_t *busy = json_array();
+	for (job *j = q->jobs; j; j = j->next_job)
+		if (j->row.tree)
+			json_array_append_new(busy, json_string(j->row.tree));
+	free(q->busy_trees);
+	q->busy_trees = json_dumps(busy, JSON_COMPACT);
+	json_decref(busy);
 	q->scan_work.data = q;
 	uv_queue_work(q->loop, &q->scan_work, scan_work, scan_after);
 }
@@ -629,5 +642,6 @@ void xeci_buildq_free(xeci_buildq *q)
 		q->jobs = j->next_job;
 		job_free(j);
 	}
+	free(q->busy_trees);
 	free(q);
 }
