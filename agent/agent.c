@@ -23,6 +23,7 @@
 #define LEASE_TIMEOUT_S (LEASE_WAIT_S + 30)
 #define CALL_TIMEOUT_S 60
 #define RESULTS_TIMEOUT_S 300
+#define RESULTS_BATCH_BYTES (4u << 20)
 
 /* First line of `cmd`'s output, or NULL. */
 static char *first_line(const char *cmd)
@@ -135,13 +136,42 @@ static void fail_stopped(xeci_client *c, const xeci_job *j)
 	xeci_client_set_stop(c, stop);
 }
 
+/* One results call of arr (final or not): 0, or why it did not land. */
+static int post_results(xeci_client *c, const xeci_job *j, json_t *arr, bool final)
+{
+	json_t *body = json_pack("{s:b, s:o}", "final", final, "results", arr);
+	/* results are the job's point: retried until they land or the agent stops */
+	return post_job(c, j, "results", body, RESULTS_TIMEOUT_S, 0);
+}
+
+/* In calls of at most RESULTS_BATCH_BYTES (xecid takes 8 MiB bodies; a
+ * full IGT run's logs are more), the last one final. */
+static int upload(xeci_client *c, const xeci_job *j, const json_t *all)
+{
+	json_t *batch = json_array(), *o;
+	size_t bytes = 0, i;
+	int rc = 0;
+	json_array_foreach(all, i, o) {
+		char *text = json_dumps(o, JSON_COMPACT);
+		size_t len = text ? strlen(text) : 0;
+		free(text);
+		if (json_array_size(batch) && bytes + len > RESULTS_BATCH_BYTES) {
+			if ((rc = post_results(c, j, batch, false)) < 0)
+				return rc;
+			batch = json_array();
+			bytes = 0;
+		}
+		json_array_append(batch, o);
+		bytes += len;
+	}
+	return post_results(c, j, batch, true);
+}
+
 static void send_results(xeci_client *c, xeci_run *r)
 {
 	const xeci_job *j = xeci_run_job(r);
 	const xeci_agent_results *res = xeci_run_results(r);
-	json_t *body = json_pack("{s:b, s:O}", "final", 1, "results", xeci_agent_results_json(res));
-	/* results are the job's point: retried until they land or the agent stops */
-	int rc = post_job(c, j, "results", body, RESULTS_TIMEOUT_S, 0);
+	int rc = upload(c, j, xeci_agent_results_json(res));
 	if (rc == 0)
 		XECI_INFO("job %lld: %zu results uploaded (%zu pass, %zu fail, %zu skip)", (long long)j->id,
 			  xeci_agent_results_count(res), xeci_agent_results_count_status(res, "pass"),

