@@ -57,7 +57,7 @@ static int initramfs(char **out, xeci_run *r)
 	if (asprintf(&log, "%s/initramfs.log", xeci_run_job_dir(r)) < 0)
 		abort();
 	char *argv[] = {cfg->qemu.initramfs, (char *)xeci_run_art_dir(r), path, NULL};
-	pid_t pid;
+	pid_t pid = -1;
 	int status = 0;
 	int rc = xeci_proc_spawn(&pid, argv, log, NULL);
 	if (rc == 0)
@@ -151,7 +151,7 @@ static bool kvm_works(xeci_run *r, const char *kernel)
 	unlink(con);
 	qemu_args a;
 	qemu_argv(&a, xeci_run_config(r), true, kernel, NULL, "console=ttyS0 panic=-1 kunit.enable=0", con);
-	pid_t pid;
+	pid_t pid = -1;
 	int status;
 	if (xeci_proc_spawn(&pid, a.argv, NULL, NULL) == 0) {
 		xeci_proc_wait(&status, pid, KVM_PROBE_MS, NULL, NULL);
@@ -255,7 +255,7 @@ static int boot(xeci_run *r, const char *kernel, const char *initrd)
 	XECI_INFO("job %lld: booting %s (%s) with '%s'", (long long)xeci_run_job(r)->id, kernel, kvm ? "KVM" : "TCG",
 		  append.ptr);
 	watch w = {.con = XECI_BUF_INIT};
-	pid_t pid;
+	pid_t pid = -1;
 	int rc = xeci_proc_spawn(&pid, a.argv, log, NULL);
 	if (rc < 0)
 		xeci_run_fail(r, true, "qemu: %s", xeci_error_last());

@@ -95,7 +95,7 @@ static int runner(xeci_run *r, const char *list, const char *results, int before
 	 * runner per test (dmesg.txt) */
 	char *argv[] = {cfg->host.runner, "-o", "--test-list", (char *)list, "--per-test-timeout", per,
 			"--overall-timeout", overall, cfg->host.igt, (char *)results, NULL};
-	pid_t pid;
+	pid_t pid = -1;
 	int status = 0, rc = xeci_proc_spawn(&pid, argv, log, NULL);
 	uint64_t limit = (uint64_t)(cfg->host.run_timeout_s + RUNNER_SLACK_S) * 1000, start = xeci_time_ms();
 	while (rc == 0 && !xeci_proc_exited(pid, &status)) {

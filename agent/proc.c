@@ -49,6 +49,10 @@ int xeci_proc_spawn(pid_t *out, char *const argv[], const char *log_path, char *
 
 bool xeci_proc_exited(pid_t pid, int *status)
 {
+	if (pid <= 0) { /* not a child: nothing to wait for (an exit 127, as a failed exec) */
+		*status = 127 << 8;
+		return true;
+	}
 	return waitpid(pid, status, WNOHANG) == pid;
 }
 
@@ -61,6 +65,8 @@ static void nap(unsigned ms)
 void xeci_proc_kill(pid_t pid, unsigned grace_ms)
 {
 	int status;
+	if (pid <= 0) /* never a group signal to init or to everything */
+		return;
 	kill(-pid, SIGTERM);
 	for (unsigned t = 0; t < grace_ms; t += 50) {
 		if (xeci_proc_exited(pid, &status)) {
@@ -94,7 +100,7 @@ int xeci_proc_wait(int *status, pid_t pid, unsigned long timeout_ms, bool (*canc
 int xeci_proc_sh(const char *cmd, const char *log_path, char *const envp_extra[], unsigned long timeout_ms)
 {
 	char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
-	pid_t pid;
+	pid_t pid = -1;
 	int status = 0;
 	int rc = xeci_proc_spawn(&pid, argv, log_path, envp_extra);
 	if (rc == 0)
