@@ -74,7 +74,7 @@ static int initramfs(char **out, xeci_run *r)
 }
 
 /* "kunit:xe,ktap:hmm-tests" for the init; KUnit is off when not asked for. */
-static void cmdline(xeci_buf *b, const xeci_job *j)
+static void cmdline(xeci_buf *b, const xeci_job *j, const char *extra)
 {
 	bool kunit = false;
 	xeci_buf_puts(b, "console=ttyS0 panic=-1 xeci.suites=");
@@ -86,6 +86,8 @@ static void cmdline(xeci_buf *b, const xeci_job *j)
 			xeci_buf_printf(b, "%s%s", i ? "," : "", j->suites[i]);
 	}
 	xeci_buf_printf(b, " kunit.enable=%d", kunit ? 1 : 0);
+	if (extra && *extra)
+		xeci_buf_printf(b, " %s", extra);
 }
 
 typedef struct qemu_args {
@@ -249,7 +251,7 @@ static int boot(xeci_run *r, const char *kernel, const char *initrd)
 	unlink(console);
 	bool kvm = !strcmp(cfg->qemu.kvm, "on") || (!strcmp(cfg->qemu.kvm, "auto") && kvm_works(r, kernel));
 	xeci_buf append = XECI_BUF_INIT;
-	cmdline(&append, xeci_run_job(r));
+	cmdline(&append, xeci_run_job(r), cfg->qemu.append);
 	qemu_args a;
 	qemu_argv(&a, cfg, kvm, kernel, initrd, append.ptr, console);
 	XECI_INFO("job %lld: booting %s (%s) with '%s'", (long long)xeci_run_job(r)->id, kernel, kvm ? "KVM" : "TCG",

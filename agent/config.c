@@ -54,7 +54,8 @@ typedef struct str_key {
 static const str_key str_keys[] = {
 	S("agent.server", server),       S("agent.token", token),         S("agent.backend", backend),
 	S("agent.workdir", work_dir),    S("agent.platform", platform),   S("qemu.kvm", qemu.kvm),
-	S("qemu.binary", qemu.binary),   S("qemu.initramfs", qemu.initramfs), S("sim.script", sim.script),
+	S("qemu.binary", qemu.binary),   S("qemu.initramfs", qemu.initramfs), S("qemu.append", qemu.append),
+	S("sim.script", sim.script),
 	S("host.igt", host.igt),         S("host.runner", host.runner),   S("host.testlists", host.testlists),
 	S("host.boot", host.boot),       S("host.statefile", host.state_file),
 	S("host.powercommand", host.power_command), S("host.knowngood", host.known_good),

@@ -11,6 +11,7 @@
  *           kvm = off | on | auto             (auto: KVM when a short probe boot works)
  *           binary = qemu-system-x86_64
  *           initramfs = PATH                  (kernel/initramfs.sh)
+ *           append = ARGS                     (more kernel command line)
  *   [sim]   script = FILE                     (see backend_sim.c)
  *   [host]  igt = /usr/libexec/igt-gpu-tools  (IGT's test binaries)
  *           runner = igt_runner
@@ -35,7 +36,7 @@ typedef struct xeci_agent_config {
 	int64_t heartbeat_s;
 	struct {
 		int64_t memory_mb, cpus, boot_timeout_s, run_timeout_s;
-		char *kvm, *binary, *initramfs;
+		char *kvm, *binary, *initramfs, *append;
 	} qemu;
 	struct {
 		char *script;

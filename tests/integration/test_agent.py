@@ -479,9 +479,11 @@ def kernel_build(out):
         return ready
     repo = subprocess.run([os.path.join(SRC, "kernel/linux-source-git.sh")], capture_output=True, text=True,
                           timeout=1800, check=True).stdout.strip()
-    # named "linux", as test_build.py's tree: the same kbuild dir under WORK
-    # (xeci build names it after the repository), so the build is incremental
-    link = os.path.join(os.path.dirname(out), "linux.git")
+    # xeci build names the checkout and kbuild dir under WORK after the
+    # repository: a name of its own ("linux-agent"), so that test_build.py's
+    # series, checked out in "linux" meanwhile, never mix into this build;
+    # cold on a machine's first run (about 10 minutes), incremental after
+    link = os.path.join(os.path.dirname(out), "linux-agent.git")
     os.symlink(repo, link)
     r = subprocess.run([XECI, "build", "--repo", link, "--rev", "master", "--config", "qemu-kunit", "--out", out,
                         "--work", WORK], capture_output=True, text=True, timeout=3000)
@@ -579,6 +581,22 @@ class Qemu(Base):
         self.assertEqual(left, "", "qemu outlived the agent")
         self.assertEqual(x.job(bid)["state"], "queued")
         self.assertEqual(x.sql("SELECT count(*) FROM job_results"), [(0,)])
+
+    def test_panic_after_kunit_keeps_its_results(self):
+        # no init in the initramfs: KUnit runs, then the kernel panics at the
+        # root mount and QEMU exits (panic=-1, -no-reboot)
+        x = self.daemon()
+        a = self.qemu_agent("\tappend = rdinit=/xeci-no-such-init\n").start()
+        bid = x.add_build(self.files())
+        j = x.wait_job(bid, ("done", "incomplete"), timeout=300)
+        self.assertEqual(j["state"], "done", (j, a.text()[-2000:]))
+        res = x.results(j["id"])
+        kunit = {t: st for t, (s, st) in res.items() if s == "kunit:xe"}
+        self.assertGreaterEqual(len(kunit), 100)
+        self.assertEqual(res["hmm-tests"], ("ktap:hmm-tests", "notrun"))
+        dmesg = x.sql("SELECT dmesg_excerpt FROM job_results WHERE job_id = ? AND test = 'hmm-tests'", j["id"])
+        self.assertIn("Kernel panic", dmesg[0][0])
+        self.assertEqual(a.stop(), 0)
 
     def test_kernel_that_does_not_boot_in_time(self):
         x = self.daemon()
