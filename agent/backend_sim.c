@@ -1,7 +1,8 @@
 /* The sim back-end: scripted outcomes, for tests of the failure paths.
  * The script (sim.script) is read line by line:
  *
- *   TEST STATUS      a result (STATUS: pass, fail, skip, crash, ...)
+ *   TEST STATUS [N]  a result (STATUS: pass, fail, skip, crash, ...), with
+ *                    N bytes of output (default: "sim")
  *   sleep N          wait N seconds (heartbeats go on)
  *   hang             stop heartbeating and never answer: the lease expires
  *   crash            the agent process exits at once (exit code 3)
@@ -72,8 +73,18 @@ static int step(xeci_run *r, const char *line, int *done, int total, int *rc)
 		*rc = XECI_ERROR;
 		return 0;
 	} else if (arg[0]) {
+		char status[64] = "";
+		long n = 0;
+		sscanf(arg, "%63s %ld", status, &n);
+		char *out = xeci_malloc(n > 0 ? (size_t)n + 1 : 4);
+		if (n > 0)
+			memset(out, 'x', (size_t)n);
+		else
+			memcpy(out, "sim", (size_t)(n = 3));
 		xeci_run_progress(r, word, *done, total);
-		xeci_agent_results_add(xeci_run_results(r), word, j->suites[0], arg, 0, "sim", 3, NULL, 0, NULL, 0);
+		xeci_agent_results_add(xeci_run_results(r), word, j->suites[0], status, 0, out, (size_t)n, NULL, 0, NULL,
+				       0);
+		free(out);
 		(*done)++;
 	}
 	return 1;

@@ -293,6 +293,20 @@ class Sim(Base):
         self.assertEqual(a.stop(), 0)
         self.assertIn("3 results uploaded", a.text())
 
+    def test_large_results_go_in_batches(self):
+        # 200 tests with 60 KB of output each: 12 MB, over xecid's 8 MiB body limit
+        x = self.daemon()
+        self.proxy = Proxy(x.port)
+        a = self.agent("s1", "sim", self.script("big.sim", "".join(f"t{i} pass 60000\n" for i in range(200))),
+                       port=self.proxy.port).start()
+        bid = x.add_build({"bzImage": self.artifact("bzImage", 1000)})
+        j = x.wait_job(bid, ("done", "incomplete"), timeout=120)
+        self.assertEqual(j["state"], "done", a.text()[-2000:])
+        self.assertEqual(len(x.results(j["id"])), 200)
+        posts = [p for m, p, r in self.proxy.seen if p.endswith("/results")]
+        self.assertGreaterEqual(len(posts), 3, posts)
+        self.assertEqual(a.stop(), 0)
+
     def test_lease_taken_away_stops_the_job_without_upload(self):
         x = self.daemon()
         a = self.agent("s1", "sim", "\theartbeat = 1\n" + self.script("s1.sim", "t1 pass\nnever-return\n")).start()
