@@ -179,8 +179,13 @@ static void run(call *c)
 /* The agent of the bearer token, else 401. */
 static int auth(call *c, xeci_db *db, xeci_agent *a)
 {
-	if (xeci_agent_db_auth(a, db, c->token) < 0) {
+	int rc = xeci_agent_db_auth(a, db, c->token);
+	if (rc == XECI_ENOTFOUND) {
 		call_error(c, 401, "a valid agent token is required (Authorization: Bearer TOKEN)");
+		return -1;
+	}
+	if (rc < 0) { /* a busy database is not the agent's fault: it retries */
+		call_error(c, 503, "database busy: %s", xeci_error_last());
 		return -1;
 	}
 	return 0;

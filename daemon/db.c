@@ -100,7 +100,10 @@ int xeci_db_open(xeci_db **out, const char *path)
 	if (xeci_db_exec(db, "PRAGMA page_size = 16384;") < 0 ||
 	    xeci_db_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
 			     "PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768;"
-			     "PRAGMA temp_store = MEMORY;") < 0 ||
+			     "PRAGMA temp_store = MEMORY;"
+			     /* the log is reset to this size after a checkpoint, not
+			      * left at its high-water mark (254 MB after a bench) */
+			     "PRAGMA journal_size_limit = 67108864;") < 0 ||
 	    migrate(db) < 0) {
 		xeci_db_close(db);
 		return XECI_EIO;

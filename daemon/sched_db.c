@@ -9,6 +9,7 @@
 
 #include <openssl/rand.h>
 
+#include "buf.h"
 #include "error.h"
 #include "util.h"
 
@@ -63,12 +64,13 @@ int xeci_agent_db_auth(xeci_agent *out, xeci_db *db, const char *token)
 		return xeci_error_setc(XECI_ENOTFOUND, "no such token");
 	xeci_sha256_hex(hash, token, 64);
 	sqlite3_stmt *st;
-	if (xeci_db_prepare(&st, db, "UPDATE agents SET last_seen_at = unixepoch() WHERE token_sha256 = ? "
-				     "AND state != 'removed' RETURNING id, name, platform, state, capabilities, "
-				     "infra_failures") < 0)
+	if (xeci_db_prepare(&st, db, "SELECT id, name, platform, state, capabilities, infra_failures, "
+				     "coalesce(last_seen_at, 0) < unixepoch() - 60 FROM agents "
+				     "WHERE token_sha256 = ? AND state != 'removed'") < 0)
 		return XECI_EIO;
 	xeci_db_bind_text(st, 1, hash);
 	int rc = sqlite3_step(st);
+	bool touch = false;
 	if (rc == SQLITE_ROW) {
 		out->id = sqlite3_column_int64(st, 0);
 		out->name = xeci_db_column_strdup(st, 1);
@@ -76,13 +78,20 @@ int xeci_agent_db_auth(xeci_agent *out, xeci_db *db, const char *token)
 		out->state = xeci_db_column_strdup(st, 3);
 		out->capabilities = xeci_db_column_strdup(st, 4);
 		out->infra_failures = sqlite3_column_int(st, 5);
-		while (sqlite3_step(st) == SQLITE_ROW)
-			;
+		touch = sqlite3_column_int(st, 6);
 	}
 	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	return rc == SQLITE_DONE ? xeci_error_setc(XECI_ENOTFOUND, "no such token") : xeci_db_error(db, "auth");
+	if (rc == SQLITE_DONE)
+		return xeci_error_setc(XECI_ENOTFOUND, "no such token");
+	if (rc != SQLITE_ROW)
+		return xeci_db_error(db, "auth");
+	/* last seen, to the minute: a write on every request would cost each
+	 * lease a transaction of its own */
+	if (touch && xeci_db_prepare(&st, db, "UPDATE agents SET last_seen_at = unixepoch() WHERE id = ?") == 0) {
+		sqlite3_bind_int64(st, 1, out->id);
+		xeci_db_step_done(db, st, "agent seen");
+	}
+	return 0;
 }
 
 int xeci_agent_db_register(xeci_db *db, int64_t agent_id, const json_t *facts, const json_t *capabilities)
@@ -435,11 +444,11 @@ static int agent_infra_failure(xeci_db *db, int64_t agent_id, const char *why)
 				     "?2 ELSE quarantine_reason END WHERE id = ?3") < 0)
 		return XECI_EIO;
 	sqlite3_bind_int(st, 1, XECI_QUARANTINE_AFTER);
-	char reason[512];
-	snprintf(reason, sizeof(reason), "%d infrastructure failures in a row, the last: %s",
-		 XECI_QUARANTINE_AFTER, why);
-	xeci_db_bind_text(st, 2, reason);
+	xeci_buf reason = XECI_BUF_INIT;
+	xeci_buf_printf(&reason, "%d infrastructure failures in a row, the last: %s", XECI_QUARANTINE_AFTER, why);
+	xeci_db_bind_text(st, 2, reason.ptr);
 	sqlite3_bind_int64(st, 3, agent_id);
+	xeci_buf_free(&reason);
 	return xeci_db_step_done(db, st, "agent failure");
 }
 
