@@ -289,8 +289,14 @@ static void base_done_work(uv_work_t *w)
 	xeci_build_log_summarize(&s, j->base_out, j->src);
 	if (xeci_build_warnings_base_update(j->map, j->base_out, j->src) < 0)
 		XECI_WARN("build %lld: base warnings: %s", (long long)j->base_id, xeci_error_last());
+	/* the base's kernel is the baseline's: its artifacts are tested too */
+	xeci_build_artifact *a = NULL;
+	size_t na = 0;
+	if (ok && xeci_build_artifacts(&a, &na, j->base_out) < 0)
+		XECI_WARN("build %lld: artifacts: %s", (long long)j->base_id, xeci_error_last());
 	xeci_build_db_finish(j->db, j->base_id, ok ? "passed" : "failed", j->status,
-			     ok ? NULL : s.first_error ? s.first_error : j->status, s.warnings, -1, NULL, 0);
+			     ok ? NULL : s.first_error ? s.first_error : j->status, s.warnings, -1, a, na);
+	xeci_build_artifacts_free(a, na);
 	xeci_build_log_summary_clear(&s);
 	prepare_patched(j);
 }
