@@ -14,6 +14,7 @@
 
 #include "build.h"
 #include "buf.h"
+#include "buildlog.h"
 #include "error.h"
 #include "util.h"
 

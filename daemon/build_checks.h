@@ -8,7 +8,7 @@
 #include <git2.h>
 #include <stdint.h>
 
-#include "buildlog.h"
+#include "checkpatch.h"
 
 typedef struct xeci_build_log_summary {
 	int64_t compiled;   /* files compiled */

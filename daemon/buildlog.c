@@ -1,4 +1,4 @@
-/* Kernel build logs and checkpatch output (see buildlog.h).
+/* Kernel build logs (see buildlog.h).
  *
  * The log is read line by line, each line on its own, because with make -j
  * the compilers' output interleaves: the only state kept across lines is
@@ -10,7 +10,6 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,6 +17,7 @@
 
 #include "buildlog.h"
 #include "buf.h"
+#include "buildlog_text.h"
 #include "error.h"
 #include "util.h"
 
@@ -39,12 +39,10 @@ struct xeci_buildlog_base {
 	json_t *units; /* unit -> [diag object without "unit"] */
 };
 
-typedef struct line {
-	const char *p;
-	size_t n; /* without "\n" and a trailing "\r" */
-} line;
+/* ------------------------------------------------------------------ */
+/* Text helpers, shared with checkpatch.c (see buildlog_text.h) */
 
-static bool next_line(const char **at, const char *end, line *l)
+bool xeci_text_next_line(const char **at, const char *end, xeci_text_line *l)
 {
 	if (*at >= end)
 		return false;
@@ -57,7 +55,7 @@ static bool next_line(const char **at, const char *end, line *l)
 	return true;
 }
 
-static bool has_prefix(const char *p, size_t n, const char *prefix)
+bool xeci_text_has_prefix(const char *p, size_t n, const char *prefix)
 {
 	size_t k = strlen(prefix);
 	return n >= k && !memcmp(p, prefix, k);
@@ -109,7 +107,7 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 
 /* A copy that is valid UTF-8 without control characters (tabs kept), with
  * surrounding blanks trimmed, cut at MAX_FIELD bytes. */
-static char *clean(const char *p, size_t n)
+char *xeci_text_clean(const char *p, size_t n)
 {
 	while (n && (*p == ' ' || *p == '\t'))
 		p++, n--;
@@ -135,9 +133,7 @@ static char *clean(const char *p, size_t n)
 	return xeci_buf_detach(&b);
 }
 
-/* Up to 9 digits at p[*i], *i moved past them; false (*i kept) when there
- * are none or more. */
-static bool parse_num(const char *p, size_t n, size_t *i, int *out)
+bool xeci_text_parse_num(const char *p, size_t n, size_t *i, int *out)
 {
 	size_t j = *i;
 	int v = 0;
@@ -183,7 +179,7 @@ static char *norm_path(const parser *ps, const char *p, size_t n)
 		while (n && *p == '/')
 			p++, n--; /* ".//x.c" */
 	}
-	return clean(p, n);
+	return xeci_text_clean(p, n);
 }
 
 static const char *unit_source_of(const parser *ps, const char *object)
@@ -209,7 +205,8 @@ static char *source_of(const char *object, bool assembler)
 	return s;
 }
 
-static void add_unit(parser *ps, const char *cmd, size_t cmdlen, bool module, const line *target)
+static void add_unit(parser *ps, const char *cmd, size_t cmdlen, bool module,
+		     const xeci_text_line *target)
 {
 	xeci_buildlog *log = ps->log;
 	bool as = cmdlen == 2 && !memcmp(cmd, "AS", 2);
@@ -226,7 +223,7 @@ static void add_unit(parser *ps, const char *cmd, size_t cmdlen, bool module, co
 
 /* "  CC [M]  drivers/x.o", "  MODPOST Module.symvers": kbuild's quiet
  * lines, two blanks, the command, an optional [M] (or [U]), the target. */
-static bool kbuild_line(parser *ps, const line *l)
+static bool kbuild_line(parser *ps, const xeci_text_line *l)
 {
 	const char *p = l->p;
 	size_t n = l->n, i = 2;
@@ -244,7 +241,7 @@ static bool kbuild_line(parser *ps, const line *l)
 		return false;
 	while (i < n && p[i] == ' ')
 		i++;
-	line target = {p + i, n - i};
+	xeci_text_line target = {p + i, n - i};
 	if (!target.n || memchr(target.p, ' ', target.n) || memchr(target.p, '\t', target.n))
 		return false;
 	const char *cmd = p + 2;
@@ -286,11 +283,11 @@ static void chain_add(parser *ps, const char *p, size_t n)
 	ps->chain[ps->nchain++] = norm_path(ps, p, n);
 }
 
-static bool chain_line(parser *ps, const line *l)
+static bool chain_line(parser *ps, const xeci_text_line *l)
 {
 	static const char first[] = "In file included from ";
 	size_t i = 0;
-	if (has_prefix(l->p, l->n, first)) {
+	if (xeci_text_has_prefix(l->p, l->n, first)) {
 		if (!ps->prev_chain)
 			chain_reset(ps);
 		chain_add(ps, l->p + sizeof(first) - 1, l->n - (sizeof(first) - 1));
@@ -298,7 +295,7 @@ static bool chain_line(parser *ps, const line *l)
 	}
 	while (i < l->n && l->p[i] == ' ')
 		i++;
-	if (!ps->prev_chain || i < 2 || !has_prefix(l->p + i, l->n - i, "from "))
+	if (!ps->prev_chain || i < 2 || !xeci_text_has_prefix(l->p + i, l->n - i, "from "))
 		return false;
 	ps->chain_gcc = true;
 	chain_add(ps, l->p + i + 5, l->n - i - 5);
@@ -364,7 +361,7 @@ static void add_diag(parser *ps, xeci_diag_kind kind, char *file, int lineno, in
 	d->file = file;
 	d->line = lineno;
 	d->col = col;
-	d->message = clean(msg, msglen);
+	d->message = xeci_text_clean(msg, msglen);
 	d->unit = unit;
 }
 
@@ -381,7 +378,7 @@ static int diag_kind(const char *p, size_t n, size_t *i)
 		{" sorry, unimplemented: ", K_ERROR}, {" note: ", K_NOTE},
 	};
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
-		if (has_prefix(p + *i, n - *i, kinds[k].text)) {
+		if (xeci_text_has_prefix(p + *i, n - *i, kinds[k].text)) {
 			*i += strlen(kinds[k].text);
 			return kinds[k].kind;
 		}
@@ -402,7 +399,7 @@ static bool names_file(const char *p, size_t n)
 }
 
 /* "PATH:LINE:COL: KIND: MSG", "PATH:LINE: KIND: MSG", "WORD: KIND: MSG". */
-static bool compiler_line(parser *ps, const line *l)
+static bool compiler_line(parser *ps, const xeci_text_line *l)
 {
 	const char *p = l->p;
 	size_t n = l->n, i;
@@ -412,13 +409,13 @@ static bool compiler_line(parser *ps, const line *l)
 	size_t pathlen = (size_t)(colon - p);
 	int lineno = 0, col = 0;
 	i = pathlen + 1;
-	bool numbered = parse_num(p, n, &i, &lineno);
+	bool numbered = xeci_text_parse_num(p, n, &i, &lineno);
 	if (numbered) {
 		if (i >= n || p[i] != ':')
 			return false;
 		i++;
 		size_t save = i;
-		if (parse_num(p, n, &i, &col) && i < n && p[i] == ':')
+		if (xeci_text_parse_num(p, n, &i, &col) && i < n && p[i] == ':')
 			i++;
 		else
 			i = save, col = 0;
@@ -462,7 +459,7 @@ static char *modpost_module(const parser *ps, const char *p, size_t n)
 	const char *in = NULL;
 	for (const char *s = p; (s = find(s, n - (size_t)(s - p), " in ")); s++)
 		in = s;
-	if (has_prefix(p, n, "missing MODULE_") && in) {
+	if (xeci_text_has_prefix(p, n, "missing MODULE_") && in) {
 		size_t k = n - (size_t)(in + 4 - p);
 		if (has_suffix(in + 4, k, ".o"))
 			k -= 2;
@@ -471,14 +468,14 @@ static char *modpost_module(const parser *ps, const char *p, size_t n)
 	return xeci_strdup("");
 }
 
-static bool modpost_line(parser *ps, const line *l)
+static bool modpost_line(parser *ps, const xeci_text_line *l)
 {
 	static const char w[] = "WARNING: modpost: ", e[] = "ERROR: modpost: ";
 	xeci_diag_kind kind;
 	size_t skip;
-	if (has_prefix(l->p, l->n, w))
+	if (xeci_text_has_prefix(l->p, l->n, w))
 		kind = XECI_DIAG_WARNING, skip = sizeof(w) - 1;
-	else if (has_prefix(l->p, l->n, e))
+	else if (xeci_text_has_prefix(l->p, l->n, e))
 		kind = XECI_DIAG_ERROR, skip = sizeof(e) - 1;
 	else
 		return false;
@@ -490,14 +487,14 @@ static bool modpost_line(parser *ps, const line *l)
 
 /* ld: "drivers/x.c:12:(.text+0x1a): undefined reference to `foo'", also
  * without the line or with the object instead of the source. */
-static bool linker_line(parser *ps, const line *l)
+static bool linker_line(parser *ps, const xeci_text_line *l)
 {
 	const char *u = find(l->p, l->n, ": undefined reference to ");
 	if (!u)
 		return false;
 	const char *p = l->p;
 	size_t n = (size_t)(u - p), i;
-	if (has_prefix(p, n, "ld: "))
+	if (xeci_text_has_prefix(p, n, "ld: "))
 		p += 4, n -= 4;
 	if (n && p[n - 1] == ')') { /* ":(.text+0x1a)" */
 		const char *open = memrchr(p, '(', n);
@@ -505,7 +502,7 @@ static bool linker_line(parser *ps, const line *l)
 	}
 	int lineno = 0;
 	const char *c = memrchr(p, ':', n);
-	if (c && (i = (size_t)(c + 1 - p)) < n && parse_num(p, n, &i, &lineno) && i == n)
+	if (c && (i = (size_t)(c + 1 - p)) < n && xeci_text_parse_num(p, n, &i, &lineno) && i == n)
 		n = (size_t)(c - p);
 	else
 		lineno = 0;
@@ -515,7 +512,7 @@ static bool linker_line(parser *ps, const line *l)
 	return true;
 }
 
-static void parse_line(parser *ps, const line *l)
+static void parse_line(parser *ps, const xeci_text_line *l)
 {
 	if (!l->n)
 		return;
@@ -544,8 +541,8 @@ int xeci_buildlog_parse(xeci_buildlog **out, const char *text, size_t len, const
 	ps.header_unit = json_object();
 	ps.objects = json_object();
 	const char *at = text, *end = text + len;
-	line l;
-	while (next_line(&at, end, &l))
+	xeci_text_line l;
+	while (xeci_text_next_line(&at, end, &l))
 		parse_line(&ps, &l);
 	chain_reset(&ps);
 	free(ps.chain);
@@ -916,174 +913,4 @@ int xeci_buildlog_new_warnings(xeci_diag_list *out, const xeci_buildlog_base *ba
 	json_decref(max);
 	json_decref(best);
 	return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* checkpatch */
-
-typedef struct cp_parser {
-	xeci_checkpatch_result *r;
-	bool in_block;      /* after a finding, until a blank line */
-	bool first_in_block;/* the next line may be "#N: FILE: path:LINE:" */
-	bool seen_total;
-	bool after_total;   /* a finding came after the last total: line */
-} cp_parser;
-
-static int sat_add(int a, int b)
-{
-	return a > INT_MAX - b ? INT_MAX : a + b;
-}
-
-/* Matches literal text at p[*i]. */
-static bool lit(const char *p, size_t n, size_t *i, const char *s)
-{
-	if (!has_prefix(p + *i, n - *i, s))
-		return false;
-	*i += strlen(s);
-	return true;
-}
-
-/* "total: E errors, W warnings, [C checks, ]L lines checked" */
-static bool cp_total(cp_parser *cp, const line *l)
-{
-	const char *p = l->p;
-	size_t n = l->n, i = 0;
-	int e, w, c = 0, lines;
-	if (!lit(p, n, &i, "total: ") || !parse_num(p, n, &i, &e) || !lit(p, n, &i, " errors, ") ||
-	    !parse_num(p, n, &i, &w) || !lit(p, n, &i, " warnings, ") || !parse_num(p, n, &i, &lines))
-		return false;
-	if (lit(p, n, &i, " checks, ")) {
-		c = lines;
-		if (!parse_num(p, n, &i, &lines))
-			return false;
-	}
-	if (!lit(p, n, &i, " lines checked") || i != n)
-		return false;
-	xeci_checkpatch_result *r = cp->r;
-	r->errors = sat_add(r->errors, e);
-	r->warnings = sat_add(r->warnings, w);
-	r->checks = sat_add(r->checks, c);
-	r->lines = sat_add(r->lines, lines);
-	cp->seen_total = true;
-	cp->after_total = false;
-	return true;
-}
-
-/* "ERROR: msg", "WARNING:TYPE_TAG: msg", "CHECK: msg" */
-static bool cp_finding(cp_parser *cp, const line *l)
-{
-	static const struct {
-		const char *word;
-		xeci_checkpatch_kind kind;
-	} kinds[] = {{"ERROR:", XECI_CHECKPATCH_ERROR},
-		     {"WARNING:", XECI_CHECKPATCH_WARNING},
-		     {"CHECK:", XECI_CHECKPATCH_CHECK}};
-	const char *p = l->p;
-	size_t n = l->n, i = 0, k;
-	for (k = 0; k < 3 && !lit(p, n, &i, kinds[k].word); k++)
-		;
-	if (k == 3)
-		return false;
-	size_t t = i;
-	while (t < n && (isupper((unsigned char)p[t]) || isdigit((unsigned char)p[t]) || p[t] == '_'))
-		t++;
-	bool typed = t > i && t + 1 < n && p[t] == ':' && p[t + 1] == ' ';
-	if (!typed && (i >= n || p[i] != ' '))
-		return false;
-	xeci_checkpatch_result *r = cp->r;
-	if ((r->nfindings & (r->nfindings - 1)) == 0)
-		r->findings = xeci_realloc(r->findings, (r->nfindings ? r->nfindings * 2 : 1) * sizeof(*r->findings));
-	xeci_checkpatch_finding *f = &r->findings[r->nfindings++];
-	memset(f, 0, sizeof(*f));
-	f->kind = kinds[k].kind;
-	f->type = typed ? clean(p + i, t - i) : NULL;
-	size_t m = typed ? t + 2 : i + 1;
-	f->message = clean(p + m, n - m);
-	cp->in_block = cp->first_in_block = true;
-	cp->after_total = true;
-	return true;
-}
-
-/* "#23: FILE: drivers/x.c:4:" (or "#6: " for a line of the message). */
-static void cp_location(cp_parser *cp, const line *l)
-{
-	const char *p = l->p;
-	size_t n = l->n, i = 1;
-	int patchline, lineno;
-	if (!n || p[0] != '#' || !parse_num(p, n, &i, &patchline) || !lit(p, n, &i, ": FILE: "))
-		return;
-	if (n && p[n - 1] == ':')
-		n--;
-	const char *c = memrchr(p + i, ':', n - i);
-	size_t j = c ? (size_t)(c - p) + 1 : n;
-	if (!c || !parse_num(p, n, &j, &lineno) || j != n)
-		return;
-	xeci_checkpatch_finding *f = &cp->r->findings[cp->r->nfindings - 1];
-	f->file = clean(p + i, (size_t)(c - p) - i);
-	f->line = lineno;
-}
-
-static void cp_line(cp_parser *cp, const line *l)
-{
-	if (!l->n) {
-		cp->in_block = false;
-		return;
-	}
-	if (cp->in_block) {
-		if (cp->first_in_block)
-			cp_location(cp, l);
-		cp->first_in_block = false;
-		return;
-	}
-	if (!cp_finding(cp, l))
-		cp_total(cp, l);
-}
-
-int xeci_checkpatch_parse(xeci_checkpatch_result *out, const char *text, size_t len)
-{
-	memset(out, 0, sizeof(*out));
-	if (!text && len)
-		return xeci_error_setc(XECI_EINVALID, "checkpatch: no output");
-	cp_parser cp = {.r = out};
-	const char *at = text, *end = text + len;
-	line l;
-	while (next_line(&at, end, &l))
-		cp_line(&cp, &l);
-	if (!cp.seen_total || cp.after_total) {
-		xeci_checkpatch_result_clear(out);
-		return xeci_error_setc(XECI_EINVALID, "checkpatch output %s: it did not finish",
-				       cp.seen_total ? "ends in findings after its total: line"
-						     : "has no total: line");
-	}
-	return 0;
-}
-
-void xeci_checkpatch_result_clear(xeci_checkpatch_result *r)
-{
-	for (size_t i = 0; i < r->nfindings; i++) {
-		free(r->findings[i].type);
-		free(r->findings[i].message);
-		free(r->findings[i].file);
-	}
-	free(r->findings);
-	memset(r, 0, sizeof(*r));
-}
-
-static const char *cp_kind_name(xeci_checkpatch_kind k)
-{
-	return k == XECI_CHECKPATCH_ERROR ? "ERROR" : k == XECI_CHECKPATCH_WARNING ? "WARNING" : "CHECK";
-}
-
-json_t *xeci_checkpatch_to_json(const xeci_checkpatch_result *r)
-{
-	json_t *findings = json_array();
-	for (size_t i = 0; i < r->nfindings; i++) {
-		const xeci_checkpatch_finding *f = &r->findings[i];
-		json_array_append_new(findings,
-				      json_pack("{s:s, s:s?, s:s, s:s?, s:i}", "kind", cp_kind_name(f->kind),
-						"type", f->type, "message", f->message, "file", f->file,
-						"line", f->line));
-	}
-	return json_pack("{s:i, s:i, s:i, s:i, s:o}", "errors", r->errors, "warnings", r->warnings,
-			 "checks", r->checks, "lines", r->lines, "findings", findings);
 }

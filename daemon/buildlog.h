@@ -1,4 +1,4 @@
-/* Reading what a kernel build and checkpatch print.
+/* Reading what a kernel build prints (checkpatch's output: checkpatch.h).
  *
  *  - xeci_buildlog_parse: a kbuild log (quiet mode, `make O=... bzImage
  *    modules`, stdout and stderr merged, possibly cut off, possibly holding
@@ -9,9 +9,6 @@
  *    kept up to date across incremental builds in one build directory and
  *    persisted as JSON; xeci_buildlog_new_warnings compares a patched build
  *    with it.
- *  - xeci_checkpatch_parse: the output of scripts/checkpatch.pl (it lives
- *    here, not in a file of its own, as the other half of "what a build of a
- *    patch printed").
  *
  * Every string handed out is valid UTF-8 without control characters (bytes
  * that are not are replaced by '?'), so it can go to JSON and SQLite as is. */
@@ -124,38 +121,5 @@ int xeci_buildlog_base_from_json(xeci_buildlog_base **out, const json_t *json);
  * is "the new one" cannot be known: the later ones are named). */
 int xeci_buildlog_new_warnings(xeci_diag_list *out, const xeci_buildlog_base *base,
 			       const xeci_buildlog *patched);
-
-/* checkpatch.pl output, with or without --strict and --show-types (not
- * --terse, not --emacs). */
-typedef enum {
-	XECI_CHECKPATCH_ERROR,
-	XECI_CHECKPATCH_WARNING,
-	XECI_CHECKPATCH_CHECK,
-} xeci_checkpatch_kind;
-
-typedef struct xeci_checkpatch_finding {
-	xeci_checkpatch_kind kind;
-	char *type;    /* "TRAILING_WHITESPACE" with --show-types, else NULL */
-	char *message;
-	char *file;    /* NULL when it names no file (commit message, whole patch) */
-	int line;      /* line in file; 0 when none */
-} xeci_checkpatch_finding;
-
-typedef struct xeci_checkpatch_result {
-	int errors, warnings, checks, lines; /* summed over the total: lines (one
-	                                      * per patch checked); checks is 0
-	                                      * without --strict */
-	xeci_checkpatch_finding *findings;
-	size_t nfindings;
-} xeci_checkpatch_result;
-
-/* Fails with XECI_EINVALID (out left empty) when there is no "total:" line,
- * or a finding follows the last one: checkpatch did not finish. */
-int xeci_checkpatch_parse(xeci_checkpatch_result *out, const char *text, size_t len);
-void xeci_checkpatch_result_clear(xeci_checkpatch_result *r);
-/* {"errors", "warnings", "checks", "lines", "findings": [{"kind":
- *  "ERROR"|"WARNING"|"CHECK", "type", "message", "file", "line"}...]}
- * (type and file null when absent) */
-json_t *xeci_checkpatch_to_json(const xeci_checkpatch_result *r);
 
 #endif

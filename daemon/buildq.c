@@ -14,6 +14,7 @@
 #include "build.h"
 #include "build_checks.h"
 #include "build_db.h"
+#include "checkpatch.h"
 #include "db.h"
 #include "error.h"
 #include "log.h"

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "buildlog.h"
+#include "checkpatch.h"
 
 static void must_dump(json_t *j)
 {

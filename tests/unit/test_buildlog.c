@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "buildlog.h"
+#include "checkpatch.h"
 #include "error.h"
 #include "util.h"
 
