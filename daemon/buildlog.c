@@ -5,27 +5,19 @@
  * the include chain gcc and clang print before a header's diagnostic, and
  * which unit last included each header (gcc prints the chain once per
  * change of include stack, not before every diagnostic). jansson objects
- * serve as the hash tables: they are at hand, and the base map is JSON
- * anyway. */
+ * serve as the hash tables: they are at hand, and the base map
+ * (buildlog_base.c) is JSON anyway. */
 #define _GNU_SOURCE
 #include <ctype.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "buildlog.h"
 #include "buf.h"
+#include "buildlog_int.h"
 #include "buildlog_text.h"
 #include "error.h"
 #include "util.h"
-
-/* A longer field (a message of a line of garbage) is cut: it is stored in
- * the database and quoted in replies. */
-#define MAX_FIELD 4096
-/* Separates the parts of an identity key; cleaned strings never hold it. */
-#define KEY_SEP '\x1f'
 
 struct xeci_buildlog {
 	xeci_buildlog_unit *units;
@@ -35,31 +27,8 @@ struct xeci_buildlog {
 	bool linked;
 };
 
-struct xeci_buildlog_base {
-	json_t *units; /* unit -> [diag object without "unit"] */
-};
-
 /* ------------------------------------------------------------------ */
-/* Text helpers, shared with checkpatch.c (see buildlog_text.h) */
-
-bool xeci_text_next_line(const char **at, const char *end, xeci_text_line *l)
-{
-	if (*at >= end)
-		return false;
-	const char *nl = memchr(*at, '\n', (size_t)(end - *at));
-	l->p = *at;
-	l->n = nl ? (size_t)(nl - *at) : (size_t)(end - *at);
-	*at = nl ? nl + 1 : end;
-	if (l->n && l->p[l->n - 1] == '\r')
-		l->n--;
-	return true;
-}
-
-bool xeci_text_has_prefix(const char *p, size_t n, const char *prefix)
-{
-	size_t k = strlen(prefix);
-	return n >= k && !memcmp(p, prefix, k);
-}
+/* Parsing a log */
 
 static bool has_suffix(const char *p, size_t n, const char *suffix)
 {
@@ -71,83 +40,6 @@ static const char *find(const char *p, size_t n, const char *needle)
 {
 	return memmem(p, n, needle, strlen(needle));
 }
-
-/* Length of the well-formed UTF-8 sequence at p (Unicode table 3-7), 0 when
- * there is none. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-	unsigned char c = p[0];
-	size_t len;
-	unsigned char lo = 0x80, hi = 0xbf;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (n < len || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return len;
-}
-
-/* A copy that is valid UTF-8 without control characters (tabs kept), with
- * surrounding blanks trimmed, cut at MAX_FIELD bytes. */
-char *xeci_text_clean(const char *p, size_t n)
-{
-	while (n && (*p == ' ' || *p == '\t'))
-		p++, n--;
-	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-		n--;
-	xeci_buf b = XECI_BUF_INIT;
-	xeci_buf_grow(&b, n < MAX_FIELD ? n : MAX_FIELD);
-	size_t i = 0;
-	while (i < n) {
-		const unsigned char *u = (const unsigned char *)p + i;
-		size_t k = utf8_len(u, n - i);
-		if (b.len + (k ? k : 1) > MAX_FIELD)
-			break;
-		if (k == 1 && (u[0] < 0x20 || u[0] == 0x7f) && u[0] != '\t')
-			xeci_buf_putc(&b, '?');
-		else if (k)
-			xeci_buf_put(&b, u, k);
-		else
-			xeci_buf_putc(&b, '?');
-		i += k ? k : 1;
-	}
-	xeci_buf_putc(&b, '\0'); /* an empty buffer has no memory yet */
-	return xeci_buf_detach(&b);
-}
-
-bool xeci_text_parse_num(const char *p, size_t n, size_t *i, int *out)
-{
-	size_t j = *i;
-	int v = 0;
-	while (j < n && isdigit((unsigned char)p[j]) && j - *i < 9)
-		v = v * 10 + (p[j++] - '0');
-	if (j == *i || (j < n && isdigit((unsigned char)p[j])))
-		return false;
-	*i = j;
-	*out = v;
-	return true;
-}
-
-/* ------------------------------------------------------------------ */
-/* Parsing a log */
 
 typedef struct parser {
 	xeci_buildlog *log;
@@ -603,7 +495,7 @@ bool xeci_buildlog_linked(const xeci_buildlog *log)
 	return log->linked;
 }
 
-static const char *kind_name(xeci_diag_kind k)
+const char *xeci_diag_kind_name(xeci_diag_kind k)
 {
 	return k == XECI_DIAG_ERROR ? "error" : "warning";
 }
@@ -613,12 +505,11 @@ char *xeci_diag_format(const xeci_diag *d)
 	xeci_buf b = XECI_BUF_INIT;
 	if (*d->file)
 		xeci_buf_printf(&b, d->line ? "%s:%d: " : "%s: ", d->file, d->line);
-	xeci_buf_printf(&b, "%s: %s", kind_name(d->kind), d->message);
+	xeci_buf_printf(&b, "%s: %s", xeci_diag_kind_name(d->kind), d->message);
 	return xeci_buf_detach(&b);
 }
 
-/* The base stores the same object without "unit" (it is the key). */
-static json_t *diag_json(const xeci_diag *d, bool with_unit)
+json_t *xeci_diag_json(const xeci_diag *d, bool with_unit)
 {
 	json_t *j = json_object();
 	if (with_unit)
@@ -626,14 +517,14 @@ static json_t *diag_json(const xeci_diag *d, bool with_unit)
 	json_object_set_new(j, "file", json_string(d->file));
 	json_object_set_new(j, "line", json_integer(d->line));
 	json_object_set_new(j, "col", json_integer(d->col));
-	json_object_set_new(j, "kind", json_string(kind_name(d->kind)));
+	json_object_set_new(j, "kind", json_string(xeci_diag_kind_name(d->kind)));
 	json_object_set_new(j, "message", json_string(d->message));
 	return j;
 }
 
 json_t *xeci_diag_to_json(const xeci_diag *d)
 {
-	return diag_json(d, true);
+	return xeci_diag_json(d, true);
 }
 
 json_t *xeci_buildlog_to_json(const xeci_buildlog *log)
@@ -644,7 +535,7 @@ json_t *xeci_buildlog_to_json(const xeci_buildlog *log)
 						       "source", log->units[i].source, "module",
 						       log->units[i].module));
 	for (size_t i = 0; i < log->ndiags; i++)
-		json_array_append_new(diags, diag_json(&log->diags[i], true));
+		json_array_append_new(diags, xeci_diag_json(&log->diags[i], true));
 	return json_pack("{s:o, s:o, s:b}", "units", units, "diagnostics", diags, "linked", log->linked);
 }
 
@@ -655,7 +546,7 @@ void xeci_diag_list_clear(xeci_diag_list *list)
 	list->count = 0;
 }
 
-static void list_push(xeci_diag_list *list, const xeci_diag *d)
+void xeci_diag_list_push(xeci_diag_list *list, const xeci_diag *d)
 {
 	if ((list->count & (list->count - 1)) == 0)
 		list->items = xeci_realloc(list->items, (list->count ? list->count * 2 : 1) * sizeof(*list->items));
@@ -668,249 +559,6 @@ int xeci_buildlog_errors(xeci_diag_list *out, const xeci_buildlog *log)
 	out->count = 0;
 	for (size_t i = 0; i < log->ndiags; i++)
 		if (log->diags[i].kind == XECI_DIAG_ERROR)
-			list_push(out, &log->diags[i]);
-	return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* The base map */
-
-/* "w\x1fFILE\x1fMESSAGE": what stays the same when a patch shifts lines. */
-static char *identity(const char *kind, const char *file, const char *message)
-{
-	xeci_buf b = XECI_BUF_INIT;
-	xeci_buf_printf(&b, "%c%c%s%c%s", kind[0], KEY_SEP, file, KEY_SEP, message);
-	return xeci_buf_detach(&b);
-}
-
-static char *identity_of_json(const json_t *d)
-{
-	return identity(json_string_value(json_object_get(d, "kind")),
-			json_string_value(json_object_get(d, "file")),
-			json_string_value(json_object_get(d, "message")));
-}
-
-int xeci_buildlog_base_new(xeci_buildlog_base **out)
-{
-	*out = xeci_calloc(1, sizeof(**out));
-	(*out)->units = json_object();
-	return 0;
-}
-
-void xeci_buildlog_base_free(xeci_buildlog_base *base)
-{
-	if (!base)
-		return;
-	json_decref(base->units);
-	free(base);
-}
-
-/* The "" entry: replaced when modpost ran, else grown by what is new. */
-static void update_unattributed(xeci_buildlog_base *base, const xeci_buildlog *log, json_t *fresh)
-{
-	if (log->linked) {
-		if (json_array_size(fresh))
-			json_object_set(base->units, "", fresh);
-		else
-			json_object_del(base->units, "");
-		return;
-	}
-	if (!json_array_size(fresh))
-		return;
-	json_t *old = json_object_get(base->units, "");
-	if (!old)
-		json_object_set_new(base->units, "", (old = json_array()));
-	json_t *known = json_object();
-	size_t i;
-	json_t *d;
-	json_array_foreach(old, i, d) {
-		char *k = identity_of_json(d);
-		json_object_set_new(known, k, json_true());
-		free(k);
-	}
-	json_array_foreach(fresh, i, d) {
-		char *k = identity_of_json(d);
-		if (!json_object_get(known, k)) {
-			json_array_append(old, d);
-			json_object_set_new(known, k, json_true());
-		}
-		free(k);
-	}
-	json_decref(known);
-}
-
-int xeci_buildlog_base_update(xeci_buildlog_base *base, const xeci_buildlog *log)
-{
-	json_t *touched = json_object(), *none = json_array();
-	for (size_t i = 0; i < log->nunits; i++)
-		if (!json_object_get(touched, log->units[i].source))
-			json_object_set_new(touched, log->units[i].source, json_array());
-	for (size_t i = 0; i < log->ndiags; i++) {
-		const xeci_diag *d = &log->diags[i];
-		if (!*d->unit) {
-			json_array_append_new(none, diag_json(d, false));
-			continue;
-		}
-		json_t *arr = json_object_get(touched, d->unit);
-		if (!arr)
-			json_object_set_new(touched, d->unit, (arr = json_array()));
-		json_array_append_new(arr, diag_json(d, false));
-	}
-	const char *unit;
-	json_t *arr;
-	json_object_foreach(touched, unit, arr) {
-		if (json_array_size(arr))
-			json_object_set(base->units, unit, arr);
-		else
-			json_object_del(base->units, unit);
-	}
-	update_unattributed(base, log, none);
-	json_decref(touched);
-	json_decref(none);
-	return 0;
-}
-
-json_t *xeci_buildlog_base_to_json(const xeci_buildlog_base *base)
-{
-	return json_pack("{s:i, s:O}", "version", 1, "units", base->units);
-}
-
-static bool valid_diag_json(const json_t *d)
-{
-	const char *kind = json_string_value(json_object_get(d, "kind"));
-	return json_is_object(d) && kind && (!strcmp(kind, "warning") || !strcmp(kind, "error")) &&
-	       json_is_string(json_object_get(d, "file")) &&
-	       json_is_string(json_object_get(d, "message")) &&
-	       json_is_integer(json_object_get(d, "line")) && json_is_integer(json_object_get(d, "col"));
-}
-
-int xeci_buildlog_base_from_json(xeci_buildlog_base **out, const json_t *json)
-{
-	const json_t *units = json_object_get(json, "units");
-	json_t *v = json_object_get(json, "version");
-	if (!json_is_object(units) || !json_is_integer(v) || json_integer_value(v) != 1)
-		return xeci_error_setc(XECI_EINVALID, "base warnings: not a version 1 map");
-	const char *unit;
-	json_t *arr;
-	json_object_foreach((json_t *)units, unit, arr) {
-		size_t i;
-		json_t *d;
-		if (!json_is_array(arr))
-			return xeci_error_setc(XECI_EINVALID, "base warnings: %s: not a list", unit);
-		json_array_foreach(arr, i, d)
-			if (!valid_diag_json(d))
-				return xeci_error_setc(XECI_EINVALID, "base warnings: %s: bad entry %zu",
-						       unit, i);
-	}
-	xeci_buildlog_base_new(out);
-	json_decref((*out)->units);
-	(*out)->units = json_deep_copy(units);
-	return 0;
-}
-
-int xeci_buildlog_base_load(xeci_buildlog_base **out, const char *path)
-{
-	struct stat st;
-	if (stat(path, &st) < 0 && errno == ENOENT)
-		return xeci_buildlog_base_new(out);
-	if (access(path, R_OK) < 0)
-		return xeci_error_setc(XECI_EIO, "%s: %s", path, strerror(errno));
-	json_error_t err;
-	json_t *j = json_load_file(path, 0, &err);
-	if (!j)
-		return xeci_error_setc(XECI_EINVALID, "%s:%d: %s", path, err.line, err.text);
-	int rc = xeci_buildlog_base_from_json(out, j);
-	json_decref(j);
-	return rc;
-}
-
-int xeci_buildlog_base_save(const xeci_buildlog_base *base, const char *path)
-{
-	json_t *j = xeci_buildlog_base_to_json(base);
-	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(j);
-	if (!s)
-		return xeci_error_setc(XECI_ERROR, "%s: cannot serialize the base warnings", path);
-	int rc = xeci_file_write_atomic(path, s, strlen(s));
-	free(s);
-	return rc;
-}
-
-/* For every identity, the most times one unit has it. */
-static json_t *base_counts(const xeci_buildlog_base *base)
-{
-	json_t *max = json_object();
-	const char *unit;
-	json_t *arr;
-	json_object_foreach(base->units, unit, arr) {
-		json_t *counts = json_object();
-		size_t i;
-		json_t *d;
-		json_array_foreach(arr, i, d) {
-			char *k = identity_of_json(d);
-			json_int_t c = json_integer_value(json_object_get(counts, k)) + 1;
-			json_object_set_new(counts, k, json_integer(c));
-			free(k);
-		}
-		const char *k;
-		json_t *c;
-		json_object_foreach(counts, k, c)
-			if (json_integer_value(c) > json_integer_value(json_object_get(max, k)))
-				json_object_set(max, k, c);
-		json_decref(counts);
-	}
-	return max;
-}
-
-/* For every identity of the log, the occurrences (diag indexes) in the unit
- * that has it most often ("" keeps the first only). */
-static json_t *log_occurrences(const xeci_buildlog *log)
-{
-	json_t *by_unit = json_object(), *best = json_object();
-	for (size_t i = 0; i < log->ndiags; i++) {
-		const xeci_diag *d = &log->diags[i];
-		json_t *ids = json_object_get(by_unit, d->unit);
-		if (!ids)
-			json_object_set_new(by_unit, d->unit, (ids = json_object()));
-		char *k = identity(kind_name(d->kind), d->file, d->message);
-		json_t *occ = json_object_get(ids, k);
-		if (!occ)
-			json_object_set_new(ids, k, (occ = json_array()));
-		if (*d->unit || !json_array_size(occ))
-			json_array_append_new(occ, json_integer((json_int_t)i));
-		free(k);
-	}
-	const char *unit, *k;
-	json_t *ids, *occ;
-	json_object_foreach(by_unit, unit, ids)
-		json_object_foreach(ids, k, occ)
-			if (json_array_size(occ) > json_array_size(json_object_get(best, k)))
-				json_object_set(best, k, occ);
-	json_decref(by_unit);
-	return best;
-}
-
-int xeci_buildlog_new_warnings(xeci_diag_list *out, const xeci_buildlog_base *base,
-			       const xeci_buildlog *patched)
-{
-	out->items = NULL;
-	out->count = 0;
-	json_t *max = base_counts(base), *best = log_occurrences(patched);
-	bool *fresh = xeci_calloc(patched->ndiags + 1, sizeof(*fresh));
-	const char *k;
-	json_t *occ;
-	json_object_foreach(best, k, occ) {
-		if (k[0] != 'w')
-			continue;
-		size_t had = (size_t)json_integer_value(json_object_get(max, k));
-		for (size_t i = had; i < json_array_size(occ); i++)
-			fresh[json_integer_value(json_array_get(occ, i))] = true;
-	}
-	for (size_t i = 0; i < patched->ndiags; i++)
-		if (fresh[i])
-			list_push(out, &patched->diags[i]);
-	free(fresh);
-	json_decref(max);
-	json_decref(best);
+			xeci_diag_list_push(out, &log->diags[i]);
 	return 0;
 }

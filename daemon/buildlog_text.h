@@ -1,6 +1,6 @@
 /* Reading untrusted tool output line by line: the helpers the kbuild log
- * parser (buildlog.c, where they are defined) and the checkpatch parser
- * (checkpatch.c) share. Private to those two files. */
+ * parser (buildlog.c) and the checkpatch parser (checkpatch.c) share,
+ * defined in buildlog_text.c. Private to those files. */
 #ifndef XECI_BUILDLOG_TEXT_H
 #define XECI_BUILDLOG_TEXT_H
 
