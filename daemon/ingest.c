@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "error.h"
 #include "log.h"
@@ -67,7 +68,16 @@ struct xeci_ingest {
 	char store_err[1024];
 	xeci_ingest_stats stats;
 	uint64_t handed;     /* messages handed over (fetching thread) */
+	/* CPU seconds, logged at the end (XECI_LOG=info): where the time goes */
+	double cpu_parse, cpu_rows, cpu_series, cpu_commit, cpu_store_start, cpu_store;
 };
+
+static double thread_cpu(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void pending_clear(pending *p)
 {
@@ -193,13 +203,17 @@ static int store_batch_locked(xeci_ingest *ing, batch *b, xeci_ingest_stats *st)
 	int64_t now = xeci_time_now();
 	size_t nstored = 0;
 	int completed = 0, rc = 0;
+	double t0 = thread_cpu();
 	for (size_t i = 0; i < b->n && rc == 0; i++)
 		rc = store_one(ing, &b->items[i], now, rowids, &nstored, st);
 	if (rc == 0)
 		rc = save_cursors(ing, b);
+	double t1 = thread_cpu();
 	if (rc == 0 && nstored)
 		rc = xeci_series_update_cached(ing->db, ing->inbox_id, rowids, nstored, ing->cache,
 					       ing->opts.series ? ing->opts.series : &defaults, &completed);
+	ing->cpu_rows += t1 - t0;
+	ing->cpu_series += thread_cpu() - t1;
 	st->completed += (uint64_t)completed;
 	free(rowids);
 	return rc;
@@ -258,8 +272,10 @@ static int store_group(xeci_ingest *ing, batch *b, xeci_ingest_stats *st, int *l
 		b = rc == 0 && n < GROUP_MAX ? take(ing) : NULL;
 	}
 	give_back(ing, b);
+	double t0 = thread_cpu();
 	if (rc == 0)
 		rc = xeci_db_commit(ing->db);
+	ing->cpu_commit += thread_cpu() - t0;
 	if (rc < 0) {
 		snprintf(err, errlen, "storing a batch of %zu messages: %s", n, xeci_error_last());
 		xeci_db_rollback(ing->db);
@@ -281,6 +297,7 @@ static void bulk_mode(xeci_ingest *ing, bool on)
 static void *store_thread(void *arg)
 {
 	xeci_ingest *ing = arg;
+	ing->cpu_store_start = thread_cpu();
 	bulk_mode(ing, true);
 	pthread_mutex_lock(&ing->mu);
 	for (;;) {
@@ -318,6 +335,7 @@ static void *store_thread(void *arg)
 	}
 	pthread_mutex_unlock(&ing->mu);
 	bulk_mode(ing, false);
+	ing->cpu_store = thread_cpu() - ing->cpu_store_start;
 	return NULL;
 }
 
@@ -359,8 +377,10 @@ static int submit(xeci_ingest *ing)
 	if (!b || !b->n)
 		return failure(ing);
 	ing->filling = NULL;
+	double t0 = thread_cpu();
 	for (size_t i = 0; i < b->n; i++)
 		parse_one(&b->items[i], ing->opts.max_message_size);
+	ing->cpu_parse += thread_cpu() - t0;
 
 	pthread_mutex_lock(&ing->mu);
 	if (!ing->started) {
@@ -438,8 +458,12 @@ void xeci_ingest_free(xeci_ingest *ing)
 	ing->stop = true;
 	pthread_cond_broadcast(&ing->cv);
 	pthread_mutex_unlock(&ing->mu);
-	if (ing->started)
+	if (ing->started) {
 		pthread_join(ing->thread, NULL);
+		XECI_INFO("ingest: CPU s: calling thread %.2f (parse %.2f, the rest mostly reading), store "
+			  "thread %.2f (rows %.2f, series %.2f, commits %.2f)", thread_cpu(), ing->cpu_parse,
+			  ing->cpu_store, ing->cpu_rows, ing->cpu_series, ing->cpu_commit);
+	}
 	batch_free(ing->queued);
 	batch_free(ing->filling);
 	free_list(ing->stored);
