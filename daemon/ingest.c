@@ -3,7 +3,7 @@
  *     parses them and serialises the parse to JSON (CPU, no database);
  *   - a store thread commits each parsed batch: message rows, the fetch
  *     cursor and the series it touches, in one transaction.
- * At most one parsed batch waits for the store thread, so memory stays
+ * At most QUEUE_MAX parsed batches wait for the store thread, so memory stays
  * bounded whatever the inbox size, and a crash loses at most the batches not
  * yet committed (their cursor did not move: they are fetched again). */
 #include "ingest.h"
@@ -27,6 +27,10 @@
 #define CACHE_ENTRIES 16384
 /* messages committed together at most, when batches queue up */
 #define GROUP_MAX 4000
+/* parsed batches waiting for the store thread at most: the two threads'
+ * shares of a batch vary from batch to batch (threads, series), and with
+ * one waiting slot each waited for the other about a fifth of the time */
+#define QUEUE_MAX 3
 #define BULK_CHECKPOINT_PAGES "2500" /* 40 MB of WAL in 16 KiB pages (db.c) */
 
 /* One message of a batch. */
@@ -48,6 +52,10 @@ typedef struct pending {
 typedef struct batch {
 	pending *items;
 	size_t n, cap;
+	/* parses the series cache let go while storing it: freed with the batch,
+	 * by the fetching thread that allocated them */
+	xeci_mail **evicted;
+	size_t nevicted;
 	struct batch *next; /* on the stored list */
 } batch;
 
@@ -62,13 +70,14 @@ struct xeci_ingest {
 	pthread_cond_t cv;
 	pthread_t thread;
 	bool started, stop, busy;
-	batch *queued;       /* parsed, waiting for the store thread */
+	batch *queued;       /* parsed, waiting for the store thread, oldest first */
+	size_t nqueued;
 	batch *stored;       /* stored, to be freed by the fetching thread */
 	int store_rc;        /* first store failure; sticky */
 	char store_err[1024];
 	xeci_ingest_stats stats;
 	uint64_t handed;     /* messages handed over (fetching thread) */
-	/* CPU seconds, logged at the end (XECI_LOG=info): where the time goes */
+	/* CPU seconds, logged at the end (XECI_LOG=debug): where the time goes */
 	double cpu_parse, cpu_rows, cpu_series, cpu_commit, cpu_store_start, cpu_store;
 };
 
@@ -94,6 +103,9 @@ static void batch_free(batch *b)
 		return;
 	for (size_t i = 0; i < b->n; i++)
 		pending_clear(&b->items[i]);
+	for (size_t i = 0; i < b->nevicted; i++)
+		xeci_mail_free(b->evicted[i]);
+	free(b->evicted);
 	free(b->items);
 	free(b);
 }
@@ -131,8 +143,8 @@ static void parse_one(pending *p, size_t max)
 /* --- storing (store thread) --- */
 
 /* Stores one message; a stored parse goes to the cache (taken from p). */
-static int store_one(xeci_ingest *ing, pending *p, int64_t now, int64_t *rowids, size_t *nstored,
-		     xeci_ingest_stats *st)
+static int store_one(xeci_ingest *ing, batch *b, pending *p, int64_t now, int64_t *rowids,
+		     size_t *nstored, xeci_ingest_stats *st)
 {
 	if (p->removed) {
 		bool found;
@@ -154,8 +166,10 @@ static int store_one(xeci_ingest *ing, pending *p, int64_t now, int64_t *rowids,
 	case XECI_MSG_STORED:
 		st->stored++;
 		rowids[(*nstored)++] = rowid;
-		xeci_series_cache_put(ing->cache, rowid, p->mail, now);
+		xeci_mail *evicted = xeci_series_cache_put(ing->cache, rowid, p->mail, now);
 		p->mail = NULL;
+		if (evicted) /* room for every item was made before storing */
+			b->evicted[b->nevicted++] = evicted;
 		break;
 	case XECI_MSG_DUPLICATE:
 		st->duplicates++;
@@ -204,8 +218,9 @@ static int store_batch_locked(xeci_ingest *ing, batch *b, xeci_ingest_stats *st)
 	size_t nstored = 0;
 	int completed = 0, rc = 0;
 	double t0 = thread_cpu();
+	b->evicted = xeci_realloc(b->evicted, (b->nevicted + b->n) * sizeof(*b->evicted));
 	for (size_t i = 0; i < b->n && rc == 0; i++)
-		rc = store_one(ing, &b->items[i], now, rowids, &nstored, st);
+		rc = store_one(ing, b, &b->items[i], now, rowids, &nstored, st);
 	if (rc == 0)
 		rc = save_cursors(ing, b);
 	double t1 = thread_cpu();
@@ -219,13 +234,17 @@ static int store_batch_locked(xeci_ingest *ing, batch *b, xeci_ingest_stats *st)
 	return rc;
 }
 
-/* Takes the queued batch, if any, letting the fetching thread queue the
+/* Takes the oldest queued batch, if any, letting the fetching thread queue the
  * next one while this one is stored. */
 static batch *take(xeci_ingest *ing)
 {
 	pthread_mutex_lock(&ing->mu);
 	batch *b = ing->queued;
-	ing->queued = NULL;
+	if (b) {
+		ing->queued = b->next;
+		b->next = NULL;
+		ing->nqueued--;
+	}
 	pthread_cond_broadcast(&ing->cv);
 	pthread_mutex_unlock(&ing->mu);
 	return b;
@@ -370,7 +389,7 @@ static int failure(xeci_ingest *ing)
 }
 
 /* Parses the filling batch and queues it for the store thread, waiting while
- * the previous one is still queued. */
+ * QUEUE_MAX are queued already. */
 static int submit(xeci_ingest *ing)
 {
 	batch *b = ing->filling;
@@ -391,9 +410,13 @@ static int submit(xeci_ingest *ing)
 		}
 		ing->started = true;
 	}
-	while (ing->queued)
+	while (ing->nqueued >= QUEUE_MAX)
 		pthread_cond_wait(&ing->cv, &ing->mu);
-	ing->queued = b;
+	batch **tail = &ing->queued;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = b;
+	ing->nqueued++;
 	batch *stored = ing->stored;
 	ing->stored = NULL;
 	pthread_cond_broadcast(&ing->cv);
@@ -460,11 +483,11 @@ void xeci_ingest_free(xeci_ingest *ing)
 	pthread_mutex_unlock(&ing->mu);
 	if (ing->started) {
 		pthread_join(ing->thread, NULL);
-		XECI_INFO("ingest: CPU s: calling thread %.2f (parse %.2f, the rest mostly reading), store "
+		XECI_DEBUG("ingest: CPU s: calling thread %.2f (parse %.2f, the rest mostly reading), store "
 			  "thread %.2f (rows %.2f, series %.2f, commits %.2f)", thread_cpu(), ing->cpu_parse,
 			  ing->cpu_store, ing->cpu_rows, ing->cpu_series, ing->cpu_commit);
 	}
-	batch_free(ing->queued);
+	free_list(ing->queued);
 	batch_free(ing->filling);
 	free_list(ing->stored);
 	xeci_series_cache_free(ing->cache);

@@ -50,15 +50,16 @@ static slot *slot_of(const xeci_series_cache *c, int64_t rowid)
 	return &c->slots[(uint64_t)rowid & (c->cap - 1)];
 }
 
-void xeci_series_cache_put(xeci_series_cache *c, int64_t rowid, xeci_mail *m, int64_t received)
+xeci_mail *xeci_series_cache_put(xeci_series_cache *c, int64_t rowid, xeci_mail *m, int64_t received)
 {
 	slot *s = slot_of(c, rowid);
 	free(m->message);
 	free(m->patch);
 	m->message = m->patch = NULL;
 	m->patch_len = 0;
-	xeci_mail_free(s->mail);
+	xeci_mail *evicted = s->mail;
 	*s = (slot){rowid, received, m};
+	return evicted;
 }
 
 xeci_mail *xeci_series_cache_get(const xeci_series_cache *c, int64_t rowid, int64_t *received)

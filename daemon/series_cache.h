@@ -24,8 +24,10 @@ xeci_series_cache *xeci_series_cache_new(size_t capacity);
 void xeci_series_cache_free(xeci_series_cache *c);
 
 /* Takes the mail of messages row rowid (status ok, received_at received):
- * frees its message and patch text and keeps the rest. */
-void xeci_series_cache_put(xeci_series_cache *c, int64_t rowid, xeci_mail *m, int64_t received);
+ * frees its message and patch text and keeps the rest. Returns the mail it
+ * evicts, if any, for the caller to free: the ingest frees it on the thread
+ * that allocated it (glibc's arena locks made cross-thread frees wait). */
+xeci_mail *xeci_series_cache_put(xeci_series_cache *c, int64_t rowid, xeci_mail *m, int64_t received);
 /* The kept mail of rowid (borrowed, valid until the next put or clear), or
  * NULL. */
 xeci_mail *xeci_series_cache_get(const xeci_series_cache *c, int64_t rowid, int64_t *received);
