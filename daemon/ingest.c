@@ -62,6 +62,7 @@ typedef struct batch {
 struct xeci_ingest {
 	xeci_db *db; /* used by the store thread only, while it runs */
 	xeci_series_cache *cache; /* the store thread's */
+	int64_t data_version; /* of db at the last group; 0: none yet */
 	int64_t inbox_id;
 	xeci_ingest_opts opts;
 	batch *filling; /* the fetching thread's */
@@ -166,6 +167,7 @@ static int store_one(xeci_ingest *ing, batch *b, pending *p, int64_t now, int64_
 	case XECI_MSG_STORED:
 		st->stored++;
 		rowids[(*nstored)++] = rowid;
+		xeci_series_cache_stored(ing->cache, rowid, p->mail);
 		xeci_mail *evicted = xeci_series_cache_put(ing->cache, rowid, p->mail, now);
 		p->mail = NULL;
 		if (evicted) /* room for every item was made before storing */
@@ -272,6 +274,24 @@ static void free_list(batch *b)
 	}
 }
 
+/* The series cache remembers what the database holds: when another
+ * connection committed since our last transaction (PRAGMA data_version
+ * moves only for other connections' commits), it forgets. */
+static int check_others(xeci_ingest *ing)
+{
+	sqlite3_stmt *st;
+	if (xeci_db_prepare(&st, ing->db, "PRAGMA data_version") < 0)
+		return XECI_EIO;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return xeci_db_error(ing->db, "reading data_version");
+	int64_t v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (ing->data_version && v != ing->data_version)
+		xeci_series_cache_clear(ing->cache);
+	ing->data_version = v;
+	return 0;
+}
+
 /* Stores b and, while the fetching thread keeps up, the batches it queues
  * meanwhile, in one transaction with their cursors (a commit per batch was a
  * fifth of the store thread: each rewrote the same index pages). On failure
@@ -282,6 +302,8 @@ static int store_group(xeci_ingest *ing, batch *b, xeci_ingest_stats *st, int *l
 	xeci_ingest_stats s = *st;
 	size_t n = 0;
 	int rc = xeci_db_begin(ing->db);
+	if (rc == 0)
+		rc = check_others(ing);
 	while (rc == 0 && b) {
 		rc = store_batch_locked(ing, b, &s);
 		n += b->n;
