@@ -516,7 +516,7 @@ static int hand_over_fast(int *rc, walk *w, xeci_packs *packs, const commit_ref 
 	git_oid_tostr(hex, sizeof(hex), &c->commit);
 	xeci_buf_printf(&source, "%s git/%d.git@%s", w->url, epoch, hex);
 	xeci_inbox_msg msg = {.data = blob, .len = blen, .removed = removed, .epoch = epoch,
-			      .commit = hex, .source = source.ptr};
+			      .commit = hex, .source = source.ptr, .take = &blob};
 	*rc = w->fn(&msg, w->payload);
 	xeci_buf_free(&source);
 	free(blob);

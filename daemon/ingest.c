@@ -459,7 +459,12 @@ int xeci_ingest_add(const xeci_inbox_msg *msg, void *payload)
 	}
 	pending *p = &b->items[b->n++];
 	memset(p, 0, sizeof(*p));
-	p->raw = msg->data ? xeci_strndup(msg->data, msg->len) : NULL;
+	if (msg->data && msg->take && *msg->take == msg->data) { /* kept, not copied */
+		p->raw = *msg->take;
+		*msg->take = NULL;
+	} else {
+		p->raw = msg->data ? xeci_strndup(msg->data, msg->len) : NULL;
+	}
 	p->len = msg->data ? msg->len : 0;
 	p->removed = msg->removed;
 	p->epoch = msg->epoch;
