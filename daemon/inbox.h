@@ -21,6 +21,9 @@ typedef struct xeci_inbox_msg {
 	const char *commit; /* hex oid of the epoch commit; NULL for Atom */
 	const char *source; /* human-readable origin, e.g. "URL git/0.git@<oid>" or "URL/<msgid>/raw" */
 	const char *error;  /* non-NULL: this commit/entry could not be read (why); data may be NULL */
+	/* NULL, or the fetcher's malloc'd, NUL-terminated buffer holding data:
+	 * the callback may keep it (setting *take to NULL) instead of copying */
+	char **take;
 } xeci_inbox_msg;
 
 /* Return 0 to go on, negative to stop the fetch (the error is passed up). */

@@ -2,6 +2,7 @@
  * libgit2, then walk its commits oldest first from the stored cursor and
  * hand each message blob (m) or removal (d) to the caller, one commit at a
  * time so that an epoch is never held in memory. */
+#define _GNU_SOURCE /* memmem */
 #include "inbox_int.h"
 
 #include <ctype.h>
@@ -19,6 +20,7 @@
 #include "error.h"
 #include "http.h"
 #include "log.h"
+#include "pack_read.h"
 #include "util.h"
 
 #define MAX_EPOCHS 4096
@@ -327,30 +329,30 @@ static int hand_over(walk *w, git_repository *repo, const git_oid *oid, int epoc
 	return rc;
 }
 
-/* Decides where the walk of an epoch starts: hides the cursor commit when it
- * is an ancestor of master. A cursor that is gone or off master means the
- * history was rewritten (public-inbox never does it): say so, and read the
- * epoch from its beginning; the ingest stage drops what it already has. */
-static void walk_from_cursor(git_revwalk *rw, git_repository *repo, const git_oid *master,
-			     const xeci_inbox_cursor *cur, const char *url)
+/* Decides where the walk of an epoch starts: the cursor commit is hidden
+ * (*hide set, 1 returned) when it is an ancestor of master. A cursor that is
+ * gone or off master means the history was rewritten (public-inbox never
+ * does it): say so, and read the epoch from its beginning; the ingest stage
+ * drops what it already has. */
+static int cursor_to_hide(git_oid *hide, git_repository *repo, const git_oid *master,
+			  const xeci_inbox_cursor *cur, const char *url)
 {
-	git_oid oid;
 	git_commit *c = NULL;
 
 	if (!cur->commit[0])
-		return;
-	if (git_oid_fromstr(&oid, cur->commit) < 0 || git_commit_lookup(&c, repo, &oid) < 0) {
+		return 0;
+	if (git_oid_fromstr(hide, cur->commit) < 0 || git_commit_lookup(&c, repo, hide) < 0) {
 		XECI_WARN("inbox %s: cursor commit %s of epoch %d not found (history rewritten?); "
 			  "reading epoch %d from its beginning", url, cur->commit, cur->epoch, cur->epoch);
-		return;
+		return 0;
 	}
 	git_commit_free(c);
-	if (!git_oid_equal(&oid, master) && git_graph_descendant_of(repo, master, &oid) != 1) {
+	if (!git_oid_equal(hide, master) && git_graph_descendant_of(repo, master, hide) != 1) {
 		XECI_WARN("inbox %s: cursor commit %s of epoch %d is not on master (history rewritten?); "
 			  "reading epoch %d from its beginning", url, cur->commit, cur->epoch, cur->epoch);
-		return;
+		return 0;
 	}
-	git_revwalk_hide(rw, &oid);
+	return 1;
 }
 
 static void report(walk *w, int epoch, uint64_t done)
@@ -365,7 +367,7 @@ static void report(walk *w, int epoch, uint64_t done)
  * plain parent walk gives arrival order reversed. This costs 20 bytes a
  * commit; a topological walk would parse and keep every commit instead. */
 static int list_new_commits(git_oid **out, size_t *n, walk *w, git_repository *repo,
-			    const git_oid *master, const xeci_inbox_cursor *cur)
+			    const git_oid *master, const git_oid *hide, const xeci_inbox_cursor *cur)
 {
 	git_revwalk *rw = NULL;
 	git_oid oid, *oids = NULL;
@@ -378,7 +380,8 @@ static int list_new_commits(git_oid **out, size_t *n, walk *w, git_repository *r
 		git_revwalk_free(rw);
 		return git_fail(XECI_EIO, "walking epoch of", w->url);
 	}
-	walk_from_cursor(rw, repo, master, cur, w->url);
+	if (hide)
+		git_revwalk_hide(rw, hide);
 	while ((rc = git_revwalk_next(&oid, rw)) == 0) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 1024;
@@ -396,11 +399,139 @@ static int list_new_commits(git_oid **out, size_t *n, walk *w, git_repository *r
 	return 0;
 }
 
+/* --- the fast path: our own pack reader ---------------------------------- */
+
+/* One commit to hand over, and its tree (zero when not known yet). */
+typedef struct commit_ref {
+	git_oid commit, tree;
+} commit_ref;
+
+static bool parse_hex_line(git_oid *out, const char **p, const char *end, const char *key)
+{
+	size_t k = strlen(key);
+	if ((size_t)(end - *p) < k + GIT_OID_HEXSZ + 1 || memcmp(*p, key, k) || (*p)[k + GIT_OID_HEXSZ] != '\n' ||
+	    git_oid_fromstrn(out, *p + k, GIT_OID_HEXSZ) < 0)
+		return false;
+	*p += k + GIT_OID_HEXSZ + 1;
+	return true;
+}
+
+/* A commit's tree and its parents (at most 2 counted: a merge ends the fast
+ * walk). false when it is not a commit this walk understands. */
+static bool read_commit(git_oid *tree, git_oid *parent, int *nparents, xeci_packs *packs, const git_oid *oid)
+{
+	char *data;
+	size_t len;
+	int type;
+	if (xeci_packs_read(&data, &len, &type, packs, oid->id) < 0)
+		return false;
+	const char *p = data, *end = data + len;
+	bool ok = type == XECI_PACK_COMMIT && parse_hex_line(tree, &p, end, "tree ");
+	*nparents = 0;
+	while (ok && *nparents < 2 && parse_hex_line(parent, &p, end, "parent "))
+		++*nparents;
+	/* libgit2 refuses a commit without these: leave such a one to it, so
+	 * that it is handed over with libgit2's error as before */
+	ok = ok && memmem(p - 1, (size_t)(end - p + 1), "\nauthor ", 8) &&
+	     memmem(p - 1, (size_t)(end - p + 1), "\ncommitter ", 11);
+	free(data);
+	return ok;
+}
+
+/* The commits of master after the cursor, newest first, with their trees:
+ * the first-parent chain read once with the pack reader, as the revwalk
+ * gives it for the linear history of an epoch. false (the caller asks
+ * libgit2's revwalk) at a merge or an object the reader leaves to libgit2. */
+static bool list_fast(commit_ref **out, size_t *n, xeci_packs *packs, const git_oid *master, const git_oid *hide)
+{
+	commit_ref *refs = NULL;
+	size_t cap = 0;
+	git_oid oid = *master;
+	*n = 0;
+	for (;;) {
+		git_oid tree, parent;
+		int nparents;
+		if (hide && git_oid_equal(&oid, hide))
+			break;
+		if (!read_commit(&tree, &parent, &nparents, packs, &oid) || nparents > 1) {
+			free(refs);
+			return false;
+		}
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			refs = xeci_realloc(refs, cap * sizeof(*refs));
+		}
+		refs[*n].commit = oid;
+		refs[(*n)++].tree = tree;
+		if (!nparents)
+			break;
+		oid = parent;
+	}
+	*out = refs;
+	return true;
+}
+
+/* The id of entry `name` of a raw tree ("<mode> <name>\0<20-byte id>"...). */
+static bool tree_entry(git_oid *out, const char *tree, size_t len, const char *name)
+{
+	const char *p = tree, *end = tree + len;
+	size_t nlen = strlen(name);
+	while (p < end) {
+		const char *sp = memchr(p, ' ', (size_t)(end - p));
+		const char *nul = sp ? memchr(sp, '\0', (size_t)(end - sp)) : NULL;
+		if (!nul || (size_t)(end - nul) < 1 + GIT_OID_RAWSZ)
+			return false;
+		if ((size_t)(nul - sp - 1) == nlen && !memcmp(sp + 1, name, nlen)) {
+			git_oid_fromraw(out, (const unsigned char *)nul + 1);
+			return true;
+		}
+		p = nul + 1 + GIT_OID_RAWSZ;
+	}
+	return false;
+}
+
+/* hand_over with the pack reader: 1 when handed over (the callback's result
+ * in *rc), 0 when something is not as expected and libgit2 must read it (the
+ * same errors and messages as ever). */
+static int hand_over_fast(int *rc, walk *w, xeci_packs *packs, const commit_ref *c, int epoch)
+{
+	char *tree = NULL, *blob = NULL;
+	size_t tlen, blen;
+	int type;
+	git_oid zero = {{0}}, boid;
+	bool removed = false;
+	if (git_oid_equal(&c->tree, &zero) || xeci_packs_read(&tree, &tlen, &type, packs, c->tree.id) < 0)
+		return 0;
+	bool ok = type == XECI_PACK_TREE &&
+		  (tree_entry(&boid, tree, tlen, "m") || (removed = tree_entry(&boid, tree, tlen, "d")));
+	free(tree);
+	if (!ok || xeci_packs_read(&blob, &blen, &type, packs, boid.id) < 0)
+		return 0;
+	if (type != XECI_PACK_BLOB) {
+		free(blob);
+		return 0;
+	}
+	char hex[GIT_OID_HEXSZ + 1];
+	xeci_buf source = XECI_BUF_INIT;
+	git_oid_tostr(hex, sizeof(hex), &c->commit);
+	xeci_buf_printf(&source, "%s git/%d.git@%s", w->url, epoch, hex);
+	xeci_inbox_msg msg = {.data = blob, .len = blen, .removed = removed, .epoch = epoch,
+			      .commit = hex, .source = source.ptr, .take = &blob};
+	*rc = w->fn(&msg, w->payload);
+	xeci_buf_free(&source);
+	free(blob);
+	return 1;
+}
+
 /* Walks master of one epoch oldest first from after the cursor; moves the
- * cursor forward as the caller accepts each commit. */
+ * cursor forward as the caller accepts each commit. The pack reader reads
+ * what it can (each commit once, delta chains in order); libgit2 reads the
+ * rest, as before. */
 static int walk_epoch(walk *w, git_repository *repo, xeci_inbox_cursor *cur)
 {
-	git_oid master, *oids = NULL;
+	git_oid master, hide;
+	commit_ref *refs = NULL;
+	xeci_packs *packs = NULL;
 	size_t n;
 	uint64_t done = 0;
 	int rc;
@@ -408,18 +539,32 @@ static int walk_epoch(walk *w, git_repository *repo, xeci_inbox_cursor *cur)
 	if ((rc = git_reference_name_to_id(&master, repo, "refs/heads/master")) < 0)
 		return rc == GIT_ENOTFOUND ? 0 /* no message yet */
 					   : git_fail(XECI_EIO, "reading master of epoch", w->url);
-	if ((rc = list_new_commits(&oids, &n, w, repo, &master, cur)) < 0)
-		return rc;
+	bool hidden = cursor_to_hide(&hide, repo, &master, cur, w->url) == 1;
+	xeci_packs_open(&packs, git_repository_path(repo));
+	if (!list_fast(&refs, &n, packs, &master, hidden ? &hide : NULL)) {
+		git_oid *oids = NULL;
+		if ((rc = list_new_commits(&oids, &n, w, repo, &master, hidden ? &hide : NULL, cur)) < 0) {
+			xeci_packs_free(packs);
+			return rc;
+		}
+		refs = xeci_calloc(n ? n : 1, sizeof(*refs)); /* trees unknown: read by the commit */
+		for (size_t i = 0; i < n; i++)
+			refs[i].commit = oids[i];
+		free(oids);
+	}
 	for (size_t i = n; i-- > 0;) {
-		if ((rc = hand_over(w, repo, &oids[i], cur->epoch)) < 0)
+		if (!hand_over_fast(&rc, w, packs, &refs[i], cur->epoch))
+			rc = hand_over(w, repo, &refs[i].commit, cur->epoch);
+		if (rc < 0)
 			break;
-		git_oid_tostr(cur->commit, sizeof(cur->commit), &oids[i]);
+		git_oid_tostr(cur->commit, sizeof(cur->commit), &refs[i].commit);
 		if (++done % PROGRESS_EVERY == 0)
 			report(w, cur->epoch, done);
 	}
 	if (rc == 0 && done % PROGRESS_EVERY)
 		report(w, cur->epoch, done);
-	free(oids);
+	free(refs);
+	xeci_packs_free(packs);
 	return rc;
 }
 

@@ -3,7 +3,7 @@
  *     parses them and serialises the parse to JSON (CPU, no database);
  *   - a store thread commits each parsed batch: message rows, the fetch
  *     cursor and the series it touches, in one transaction.
- * At most one parsed batch waits for the store thread, so memory stays
+ * At most QUEUE_MAX parsed batches wait for the store thread, so memory stays
  * bounded whatever the inbox size, and a crash loses at most the batches not
  * yet committed (their cursor did not move: they are fetched again). */
 #include "ingest.h"
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "error.h"
 #include "log.h"
@@ -26,6 +27,10 @@
 #define CACHE_ENTRIES 16384
 /* messages committed together at most, when batches queue up */
 #define GROUP_MAX 4000
+/* parsed batches waiting for the store thread at most: the two threads'
+ * shares of a batch vary from batch to batch (threads, series), and with
+ * one waiting slot each waited for the other about a fifth of the time */
+#define QUEUE_MAX 3
 #define BULK_CHECKPOINT_PAGES "2500" /* 40 MB of WAL in 16 KiB pages (db.c) */
 
 /* One message of a batch. */
@@ -47,12 +52,17 @@ typedef struct pending {
 typedef struct batch {
 	pending *items;
 	size_t n, cap;
+	/* parses the series cache let go while storing it: freed with the batch,
+	 * by the fetching thread that allocated them */
+	xeci_mail **evicted;
+	size_t nevicted;
 	struct batch *next; /* on the stored list */
 } batch;
 
 struct xeci_ingest {
 	xeci_db *db; /* used by the store thread only, while it runs */
 	xeci_series_cache *cache; /* the store thread's */
+	int64_t data_version; /* of db at the last group; 0: none yet */
 	int64_t inbox_id;
 	xeci_ingest_opts opts;
 	batch *filling; /* the fetching thread's */
@@ -61,13 +71,23 @@ struct xeci_ingest {
 	pthread_cond_t cv;
 	pthread_t thread;
 	bool started, stop, busy;
-	batch *queued;       /* parsed, waiting for the store thread */
+	batch *queued;       /* parsed, waiting for the store thread, oldest first */
+	size_t nqueued;
 	batch *stored;       /* stored, to be freed by the fetching thread */
 	int store_rc;        /* first store failure; sticky */
 	char store_err[1024];
 	xeci_ingest_stats stats;
 	uint64_t handed;     /* messages handed over (fetching thread) */
+	/* CPU seconds, logged at the end (XECI_LOG=debug): where the time goes */
+	double cpu_parse, cpu_rows, cpu_series, cpu_commit, cpu_store_start, cpu_store;
 };
+
+static double thread_cpu(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void pending_clear(pending *p)
 {
@@ -84,6 +104,9 @@ static void batch_free(batch *b)
 		return;
 	for (size_t i = 0; i < b->n; i++)
 		pending_clear(&b->items[i]);
+	for (size_t i = 0; i < b->nevicted; i++)
+		xeci_mail_free(b->evicted[i]);
+	free(b->evicted);
 	free(b->items);
 	free(b);
 }
@@ -121,8 +144,8 @@ static void parse_one(pending *p, size_t max)
 /* --- storing (store thread) --- */
 
 /* Stores one message; a stored parse goes to the cache (taken from p). */
-static int store_one(xeci_ingest *ing, pending *p, int64_t now, int64_t *rowids, size_t *nstored,
-		     xeci_ingest_stats *st)
+static int store_one(xeci_ingest *ing, batch *b, pending *p, int64_t now, int64_t *rowids,
+		     size_t *nstored, xeci_ingest_stats *st)
 {
 	if (p->removed) {
 		bool found;
@@ -144,8 +167,11 @@ static int store_one(xeci_ingest *ing, pending *p, int64_t now, int64_t *rowids,
 	case XECI_MSG_STORED:
 		st->stored++;
 		rowids[(*nstored)++] = rowid;
-		xeci_series_cache_put(ing->cache, rowid, p->mail, now);
+		xeci_series_cache_stored(ing->cache, rowid, p->mail);
+		xeci_mail *evicted = xeci_series_cache_put(ing->cache, rowid, p->mail, now);
 		p->mail = NULL;
+		if (evicted) /* room for every item was made before storing */
+			b->evicted[b->nevicted++] = evicted;
 		break;
 	case XECI_MSG_DUPLICATE:
 		st->duplicates++;
@@ -193,25 +219,34 @@ static int store_batch_locked(xeci_ingest *ing, batch *b, xeci_ingest_stats *st)
 	int64_t now = xeci_time_now();
 	size_t nstored = 0;
 	int completed = 0, rc = 0;
+	double t0 = thread_cpu();
+	b->evicted = xeci_realloc(b->evicted, (b->nevicted + b->n) * sizeof(*b->evicted));
 	for (size_t i = 0; i < b->n && rc == 0; i++)
-		rc = store_one(ing, &b->items[i], now, rowids, &nstored, st);
+		rc = store_one(ing, b, &b->items[i], now, rowids, &nstored, st);
 	if (rc == 0)
 		rc = save_cursors(ing, b);
+	double t1 = thread_cpu();
 	if (rc == 0 && nstored)
 		rc = xeci_series_update_cached(ing->db, ing->inbox_id, rowids, nstored, ing->cache,
 					       ing->opts.series ? ing->opts.series : &defaults, &completed);
+	ing->cpu_rows += t1 - t0;
+	ing->cpu_series += thread_cpu() - t1;
 	st->completed += (uint64_t)completed;
 	free(rowids);
 	return rc;
 }
 
-/* Takes the queued batch, if any, letting the fetching thread queue the
+/* Takes the oldest queued batch, if any, letting the fetching thread queue the
  * next one while this one is stored. */
 static batch *take(xeci_ingest *ing)
 {
 	pthread_mutex_lock(&ing->mu);
 	batch *b = ing->queued;
-	ing->queued = NULL;
+	if (b) {
+		ing->queued = b->next;
+		b->next = NULL;
+		ing->nqueued--;
+	}
 	pthread_cond_broadcast(&ing->cv);
 	pthread_mutex_unlock(&ing->mu);
 	return b;
@@ -239,6 +274,24 @@ static void free_list(batch *b)
 	}
 }
 
+/* The series cache remembers what the database holds: when another
+ * connection committed since our last transaction (PRAGMA data_version
+ * moves only for other connections' commits), it forgets. */
+static int check_others(xeci_ingest *ing)
+{
+	sqlite3_stmt *st;
+	if (xeci_db_prepare(&st, ing->db, "PRAGMA data_version") < 0)
+		return XECI_EIO;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return xeci_db_error(ing->db, "reading data_version");
+	int64_t v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (ing->data_version && v != ing->data_version)
+		xeci_series_cache_clear(ing->cache);
+	ing->data_version = v;
+	return 0;
+}
+
 /* Stores b and, while the fetching thread keeps up, the batches it queues
  * meanwhile, in one transaction with their cursors (a commit per batch was a
  * fifth of the store thread: each rewrote the same index pages). On failure
@@ -249,6 +302,8 @@ static int store_group(xeci_ingest *ing, batch *b, xeci_ingest_stats *st, int *l
 	xeci_ingest_stats s = *st;
 	size_t n = 0;
 	int rc = xeci_db_begin(ing->db);
+	if (rc == 0)
+		rc = check_others(ing);
 	while (rc == 0 && b) {
 		rc = store_batch_locked(ing, b, &s);
 		n += b->n;
@@ -258,8 +313,10 @@ static int store_group(xeci_ingest *ing, batch *b, xeci_ingest_stats *st, int *l
 		b = rc == 0 && n < GROUP_MAX ? take(ing) : NULL;
 	}
 	give_back(ing, b);
+	double t0 = thread_cpu();
 	if (rc == 0)
 		rc = xeci_db_commit(ing->db);
+	ing->cpu_commit += thread_cpu() - t0;
 	if (rc < 0) {
 		snprintf(err, errlen, "storing a batch of %zu messages: %s", n, xeci_error_last());
 		xeci_db_rollback(ing->db);
@@ -281,6 +338,7 @@ static void bulk_mode(xeci_ingest *ing, bool on)
 static void *store_thread(void *arg)
 {
 	xeci_ingest *ing = arg;
+	ing->cpu_store_start = thread_cpu();
 	bulk_mode(ing, true);
 	pthread_mutex_lock(&ing->mu);
 	for (;;) {
@@ -318,6 +376,7 @@ static void *store_thread(void *arg)
 	}
 	pthread_mutex_unlock(&ing->mu);
 	bulk_mode(ing, false);
+	ing->cpu_store = thread_cpu() - ing->cpu_store_start;
 	return NULL;
 }
 
@@ -352,15 +411,17 @@ static int failure(xeci_ingest *ing)
 }
 
 /* Parses the filling batch and queues it for the store thread, waiting while
- * the previous one is still queued. */
+ * QUEUE_MAX are queued already. */
 static int submit(xeci_ingest *ing)
 {
 	batch *b = ing->filling;
 	if (!b || !b->n)
 		return failure(ing);
 	ing->filling = NULL;
+	double t0 = thread_cpu();
 	for (size_t i = 0; i < b->n; i++)
 		parse_one(&b->items[i], ing->opts.max_message_size);
+	ing->cpu_parse += thread_cpu() - t0;
 
 	pthread_mutex_lock(&ing->mu);
 	if (!ing->started) {
@@ -371,9 +432,13 @@ static int submit(xeci_ingest *ing)
 		}
 		ing->started = true;
 	}
-	while (ing->queued)
+	while (ing->nqueued >= QUEUE_MAX)
 		pthread_cond_wait(&ing->cv, &ing->mu);
-	ing->queued = b;
+	batch **tail = &ing->queued;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = b;
+	ing->nqueued++;
 	batch *stored = ing->stored;
 	ing->stored = NULL;
 	pthread_cond_broadcast(&ing->cv);
@@ -394,7 +459,12 @@ int xeci_ingest_add(const xeci_inbox_msg *msg, void *payload)
 	}
 	pending *p = &b->items[b->n++];
 	memset(p, 0, sizeof(*p));
-	p->raw = msg->data ? xeci_strndup(msg->data, msg->len) : NULL;
+	if (msg->data && msg->take && *msg->take == msg->data) { /* kept, not copied */
+		p->raw = *msg->take;
+		*msg->take = NULL;
+	} else {
+		p->raw = msg->data ? xeci_strndup(msg->data, msg->len) : NULL;
+	}
 	p->len = msg->data ? msg->len : 0;
 	p->removed = msg->removed;
 	p->epoch = msg->epoch;
@@ -438,9 +508,13 @@ void xeci_ingest_free(xeci_ingest *ing)
 	ing->stop = true;
 	pthread_cond_broadcast(&ing->cv);
 	pthread_mutex_unlock(&ing->mu);
-	if (ing->started)
+	if (ing->started) {
 		pthread_join(ing->thread, NULL);
-	batch_free(ing->queued);
+		XECI_DEBUG("ingest: CPU s: calling thread %.2f (parse %.2f, the rest mostly reading), store "
+			  "thread %.2f (rows %.2f, series %.2f, commits %.2f)", thread_cpu(), ing->cpu_parse,
+			  ing->cpu_store, ing->cpu_rows, ing->cpu_series, ing->cpu_commit);
+	}
+	free_list(ing->queued);
 	batch_free(ing->filling);
 	free_list(ing->stored);
 	xeci_series_cache_free(ing->cache);

@@ -10,6 +10,7 @@
 #ifndef XECI_SERIES_CACHE_H
 #define XECI_SERIES_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,13 +25,32 @@ xeci_series_cache *xeci_series_cache_new(size_t capacity);
 void xeci_series_cache_free(xeci_series_cache *c);
 
 /* Takes the mail of messages row rowid (status ok, received_at received):
- * frees its message and patch text and keeps the rest. */
-void xeci_series_cache_put(xeci_series_cache *c, int64_t rowid, xeci_mail *m, int64_t received);
+ * frees its message and patch text and keeps the rest. Returns the mail it
+ * evicts, if any, for the caller to free: the ingest frees it on the thread
+ * that allocated it (glibc's arena locks made cross-thread frees wait). */
+xeci_mail *xeci_series_cache_put(xeci_series_cache *c, int64_t rowid, xeci_mail *m, int64_t received);
 /* The kept mail of rowid (borrowed, valid until the next put or clear), or
  * NULL. */
 xeci_mail *xeci_series_cache_get(const xeci_series_cache *c, int64_t rowid, int64_t *received);
-/* Forgets everything: rows were rolled back or changed status. */
+/* Forgets everything: rows were rolled back or changed status, or another
+ * connection wrote. */
 void xeci_series_cache_clear(xeci_series_cache *c);
+
+/* Also remembered: what the database answered for a Message-ID, so that a
+ * thread walked again by a later batch is walked without asking again (a
+ * thread is walked once per batch that touches it: 5 lookups a message in a
+ * cold ingest). Exact while the owner tells it every row it stores
+ * (xeci_series_cache_stored) and clears it when rows go or others write.
+ * row_of: the 'ok' messages row with this Message-ID (0: none), false when
+ * not known. children: the message_rowid of every message_refs row naming
+ * it, ascending (as the primary key gives them), NULL when not known. */
+bool xeci_series_cache_row_of(const xeci_series_cache *c, const char *msgid, int64_t *row);
+void xeci_series_cache_set_row(xeci_series_cache *c, const char *msgid, int64_t row);
+const int64_t *xeci_series_cache_children(const xeci_series_cache *c, const char *msgid, size_t *n);
+void xeci_series_cache_set_children(xeci_series_cache *c, const char *msgid, const int64_t *kids, size_t n);
+/* A row just stored as 'ok' with its message_refs (msgstore.c): its
+ * Message-ID and links update what is known. */
+void xeci_series_cache_stored(xeci_series_cache *c, int64_t rowid, const xeci_mail *m);
 
 /* xeci_series_update for rows that are all in the cache or the database:
  * neighbours are taken from the cache when there. cache may be NULL. */

@@ -147,23 +147,73 @@ static int fetch(xeci_mail **out, int64_t *received, bool *borrowed, xeci_db *db
 	return *out ? 0 : load_row(out, received, db, rowid);
 }
 
-/* Runs a one-column rowid query and queues the unseen results. */
-static int queue_query(series_component *c, xeci_db *db, sqlite3_stmt *st, int64_t **q, size_t *nq,
-		       size_t *capq)
+/* Queues the unseen of ids, as far as the component may grow. */
+static void queue_ids(series_component *c, const int64_t *ids, size_t n, int64_t **q, size_t *nq,
+		      size_t *capq)
 {
-	int s;
-	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
+	for (size_t i = 0; i < n; i++) {
 		if (c->nseen >= COMPONENT_MAX) {
 			c->truncated = true;
 			break;
 		}
-		if (seen_add(c, id))
-			push(q, nq, capq, id);
+		if (seen_add(c, ids[i]))
+			push(q, nq, capq, ids[i]);
 	}
-	if (s != SQLITE_ROW && s != SQLITE_DONE)
-		return xeci_db_error(db, "walking a thread");
+}
+
+/* Runs a one-column rowid query: every row, in its order. */
+static int query_ids(int64_t **ids, size_t *n, size_t *cap, xeci_db *db, sqlite3_stmt *st)
+{
+	int s;
+	*n = 0;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW)
+		push(ids, n, cap, sqlite3_column_int64(st, 0));
 	sqlite3_reset(st);
+	if (s != SQLITE_DONE)
+		return xeci_db_error(db, "walking a thread");
+	return 0;
+}
+
+/* The 'ok' row of a Message-ID (0: none), from the cache when it knows. */
+static int row_of(int64_t *row, xeci_db *db, xeci_series_cache *cache, const char *msgid)
+{
+	sqlite3_stmt *st;
+	int64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	if (xeci_series_cache_row_of(cache, msgid, row))
+		return 0;
+	int rc = xeci_db_prepare(&st, db, Q_IRT);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, msgid, -1, SQLITE_STATIC);
+	if (!(rc = query_ids(&ids, &n, &cap, db, st))) {
+		*row = n ? ids[0] : 0; /* at most one: messages_mid_ok is unique */
+		if (cache)
+			xeci_series_cache_set_row(cache, msgid, *row);
+	}
+	free(ids);
+	return rc;
+}
+
+/* What answers msgid (message_refs), from the cache when it knows; *kids
+ * is borrowed from the cache or from *own (caller frees). */
+static int children_of(const int64_t **kids, size_t *n, int64_t **own, xeci_db *db,
+		       xeci_series_cache *cache, const char *msgid)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	*own = NULL;
+	if ((*kids = xeci_series_cache_children(cache, msgid, n)))
+		return 0;
+	int rc = xeci_db_prepare(&st, db, Q_CHILDREN);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, msgid, -1, SQLITE_STATIC);
+	if ((rc = query_ids(own, n, &cap, db, st)))
+		return rc;
+	if (cache)
+		xeci_series_cache_set_children(cache, msgid, *own, *n);
+	*kids = *own;
 	return 0;
 }
 
@@ -172,17 +222,15 @@ static bool is_cover(const xeci_mail *m)
 	return m->tags.index == 0 && m->tags.total > 0;
 }
 
-static int has_children(bool *out, xeci_db *db, const char *msgid)
+static int has_children(bool *out, xeci_db *db, xeci_series_cache *cache, const char *msgid)
 {
-	sqlite3_stmt *st;
-	int rc = xeci_db_prepare(&st, db, Q_CHILDREN);
-	if (rc)
-		return rc;
-	sqlite3_bind_text(st, 1, msgid, -1, SQLITE_STATIC);
-	int s = sqlite3_step(st);
-	*out = s == SQLITE_ROW;
-	sqlite3_reset(st);
-	return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : xeci_db_error(db, "looking for replies");
+	const int64_t *kids;
+	int64_t *own;
+	size_t n;
+	int rc = children_of(&kids, &n, &own, db, cache, msgid);
+	*out = !rc && n > 0;
+	free(own);
+	return rc;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -192,8 +240,8 @@ static int cmp_str(const void *a, const void *b)
 
 /* Queues the neighbours of m (rowid id): what it answers, what answers it,
  * and for an unthreaded patch or cover, the author's mails around it. */
-static int expand(series_component *c, xeci_db *db, int64_t inbox_id, int64_t id,
-		  const xeci_mail *m, int64_t **q, size_t *nq, size_t *capq)
+static int expand(series_component *c, xeci_db *db, xeci_series_cache *cache, int64_t inbox_id,
+		  int64_t id, const xeci_mail *m, int64_t **q, size_t *nq, size_t *capq)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -212,21 +260,22 @@ static int expand(series_component *c, xeci_db *db, int64_t inbox_id, int64_t id
 	for (size_t i = 0; i < nrefs && !rc; i++) {
 		if (i && !strcmp(refs[i], refs[i - 1]))
 			continue;
-		if (!(rc = xeci_db_prepare(&st, db, Q_IRT))) {
-			sqlite3_bind_text(st, 1, refs[i], -1, SQLITE_STATIC);
-			rc = queue_query(c, db, st, q, nq, capq);
-		}
+		int64_t row;
+		if (!(rc = row_of(&row, db, cache, refs[i])) && row)
+			queue_ids(c, &row, 1, q, nq, capq);
 	}
 	if (refs != stack)
 		free(refs);
 	if (rc)
 		return rc;
 	if (m->message_id) {
-		if ((rc = xeci_db_prepare(&st, db, Q_CHILDREN)))
+		const int64_t *kids;
+		int64_t *own;
+		size_t n;
+		if ((rc = children_of(&kids, &n, &own, db, cache, m->message_id)))
 			return rc;
-		sqlite3_bind_text(st, 1, m->message_id, -1, SQLITE_STATIC);
-		if ((rc = queue_query(c, db, st, q, nq, capq)))
-			return rc;
+		queue_ids(c, kids, n, q, nq, capq);
+		free(own);
 	}
 	/* Only a part of a multi-patch posting (N/M, M > 1) needs the markers
 	 * window: a lone patch is a series by itself, and looking around it would
@@ -239,24 +288,29 @@ static int expand(series_component *c, xeci_db *db, int64_t inbox_id, int64_t id
 		sqlite3_bind_text(st, 2, m->author_email, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, m->date - SERIES_MARKER_WINDOW);
 		sqlite3_bind_int64(st, 4, m->date + SERIES_MARKER_WINDOW);
-		if ((rc = queue_query(c, db, st, q, nq, capq)))
+		int64_t *ids = NULL;
+		size_t n = 0, cap = 0;
+		if (!(rc = query_ids(&ids, &n, &cap, db, st)))
+			queue_ids(c, ids, n, q, nq, capq);
+		free(ids);
+		if (rc)
 			return rc;
 	}
 	return 0;
 }
 
 /* Whether a new message can change any series. */
-static int relevant(bool *out, xeci_db *db, const xeci_mail *m)
+static int relevant(bool *out, xeci_db *db, xeci_series_cache *cache, const xeci_mail *m)
 {
 	*out = m->has_patch || is_cover(m) || m->is_pull_request || m->ntrailers;
 	if (*out || !m->message_id)
 		return 0;
-	return has_children(out, db, m->message_id);
+	return has_children(out, db, cache, m->message_id);
 }
 
 int xeci_series__load_component(series_component *c, xeci_db *db, int64_t inbox_id,
 				const int64_t *rowids, xeci_mail *const *given, size_t n,
-				const xeci_series_cache *cache)
+				xeci_series_cache *cache)
 {
 	int64_t *q = NULL;
 	size_t nq = 0, capq = 0;
@@ -274,14 +328,14 @@ int xeci_series__load_component(series_component *c, xeci_db *db, int64_t inbox_
 		} else if ((rc = fetch(&m, &recv, &borrowed, db, cache, rowids[i])) || !m) {
 			continue;
 		}
-		if ((rc = relevant(&rel, db, m)) || !rel) {
+		if ((rc = relevant(&rel, db, cache, m)) || !rel) {
 			if (!borrowed)
 				xeci_mail_free(m); /* still loadable as a neighbour of another */
 			continue;
 		}
 		seen_add(c, rowids[i]);
 		component_add(c, rowids[i], m, recv, borrowed);
-		rc = expand(c, db, inbox_id, rowids[i], m, &q, &nq, &capq);
+		rc = expand(c, db, cache, inbox_id, rowids[i], m, &q, &nq, &capq);
 	}
 	for (size_t qi = 0; qi < nq && !rc; qi++) {
 		xeci_mail *m;
@@ -290,7 +344,7 @@ int xeci_series__load_component(series_component *c, xeci_db *db, int64_t inbox_
 		if ((rc = fetch(&m, &recv, &borrowed, db, cache, q[qi])) || !m)
 			continue;
 		component_add(c, q[qi], m, recv, borrowed);
-		rc = expand(c, db, inbox_id, q[qi], m, &q, &nq, &capq);
+		rc = expand(c, db, cache, inbox_id, q[qi], m, &q, &nq, &capq);
 	}
 	free(q);
 	if (c->truncated)

@@ -553,7 +553,7 @@ static int count_complete(int *out, xeci_db *db, const int64_t *ids, size_t n)
 }
 
 static int update(xeci_db *db, int64_t inbox_id, const int64_t *message_rowids,
-		  xeci_mail *const *mails, size_t n, const xeci_series_cache *cache,
+		  xeci_mail *const *mails, size_t n, xeci_series_cache *cache,
 		  const xeci_series_opts *opts, int *completed);
 
 int xeci_series_update(xeci_db *db, int64_t inbox_id, const int64_t *message_rowids, size_t n,
@@ -576,7 +576,7 @@ int xeci_series_update_cached(xeci_db *db, int64_t inbox_id, const int64_t *mess
 }
 
 static int update(xeci_db *db, int64_t inbox_id, const int64_t *message_rowids,
-		  xeci_mail *const *mails, size_t n, const xeci_series_cache *cache,
+		  xeci_mail *const *mails, size_t n, xeci_series_cache *cache,
 		  const xeci_series_opts *opts, int *completed)
 {
 	static const xeci_series_opts defaults = {0};

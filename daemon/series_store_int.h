@@ -24,7 +24,7 @@ typedef struct series_component {
  * of recently stored rows, seeds and neighbours alike; borrowed too. */
 int xeci_series__load_component(series_component *c, xeci_db *db, int64_t inbox_id,
 				const int64_t *rowids, xeci_mail *const *given, size_t n,
-				const xeci_series_cache *cache);
+				xeci_series_cache *cache);
 void xeci_series__component_free(series_component *c);
 
 #endif

@@ -8,7 +8,7 @@ PACKAGES=(
 	# build
 	build-essential cmake pkg-config git
 	libgit2-dev libgmime-3.0-dev libuv1-dev libjansson-dev libcurl4-openssl-dev
-	libsqlite3-dev libssl-dev zlib1g-dev node-llhttp
+	libsqlite3-dev libssl-dev zlib1g-dev libdeflate-dev node-llhttp
 	# tests: cmocka, sanitizers and libFuzzer (clang), real peers
 	libcmocka-dev clang libclang-rt-14-dev
 	public-inbox b4 python3 sqlite3 time
