@@ -133,8 +133,9 @@ int xeci_agent_db_release(xeci_db *db, const char *name)
 int xeci_agent_db_remove(xeci_db *db, const char *name)
 {
 	int rc = xeci_db_begin(db);
-	if (rc == 0)
-		rc = agent_update(db, "UPDATE agents SET state = 'removed' WHERE name = ? AND state != 'removed'", name);
+	if (rc < 0) /* no rollback: under a group's savepoint it would undo the enclosing one */
+		return rc;
+	rc = agent_update(db, "UPDATE agents SET state = 'removed' WHERE name = ? AND state != 'removed'", name);
 	if (rc == 0)
 		rc = xeci_db_exec(db, "UPDATE leases SET state = 'released', ended_at = unixepoch() "
 				      "WHERE state = 'active' AND agent_id IN (SELECT id FROM agents WHERE state = 'removed')");
@@ -313,6 +314,22 @@ int xeci_job_db_lease(xeci_lease *out, xeci_db *db, const xeci_agent *a, int64_t
 	return xeci_db_commit(db);
 }
 
+int xeci_job_db_lease_batch(xeci_lease *out, int *rcs, xeci_db *db, const xeci_agent *const *agents, size_t n,
+			    int64_t now_ms, int64_t lease_ms)
+{
+	int rc = xeci_db_begin(db);
+	if (rc < 0)
+		return rc;
+	/* each claim under its own savepoint sees the claims before it: no
+	 * job twice, and one claim's failure undoes only that claim */
+	for (size_t i = 0; i < n; i++)
+		rcs[i] = xeci_job_db_lease(&out[i], db, agents[i], now_ms, lease_ms);
+	rc = xeci_db_commit(db);
+	for (size_t i = 0; rc < 0 && i < n; i++)
+		xeci_lease_clear(&out[i]); /* nothing was given */
+	return rc;
+}
+
 /* Is lease_id the job's current lease, held by agent_id? */
 static int check_lease(xeci_db *db, int64_t job_id, int64_t lease_id, int64_t agent_id)
 {
@@ -474,8 +491,9 @@ int xeci_job_db_fail(xeci_db *db, int64_t job_id, int64_t lease_id, int64_t agen
 {
 	sqlite3_stmt *st;
 	int rc = xeci_db_begin(db);
-	if (rc == 0)
-		rc = check_lease(db, job_id, lease_id, agent_id);
+	if (rc < 0)
+		return rc;
+	rc = check_lease(db, job_id, lease_id, agent_id);
 	if (rc == 0 && xeci_db_prepare(&st, db, "UPDATE leases SET state = 'released', ended_at = unixepoch() "
 						"WHERE id = ?") == 0) {
 		sqlite3_bind_int64(st, 1, lease_id);
