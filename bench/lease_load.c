@@ -27,6 +27,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -471,6 +472,7 @@ int main(int argc, char **argv)
 	}
 	if (!G.port || (!tokens && !(conns && G.path)) || i >= argc)
 		usage();
+	signal(SIGPIPE, SIG_IGN); /* a closed connection is an error to report, not a silent death */
 	char **tok = tokens ? read_tokens(tokens, &conns) : NULL;
 	G.ep = epoll_create1(0);
 	G.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);

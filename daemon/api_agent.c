@@ -66,10 +66,32 @@ struct call {
 
 static __thread xeci_db *tl_db;
 
+/* SQLite's own busy handler sleeps 1, 2, 5, 10 ... 100 ms between tries:
+ * a group that finds the lock taken (the tick, the command line) would
+ * stay asleep long after it is free. Short polls, the same 10 s in all. */
+static int busy_poll(void *ctx, int tries)
+{
+	(void)ctx;
+	if (tries >= 50000)
+		return 0;
+	usleep(200);
+	return 1;
+}
+
 static xeci_db *pool_db(const char *path)
 {
-	if (!tl_db && xeci_db_open(&tl_db, path) < 0)
+	if (tl_db)
+		return tl_db;
+	if (xeci_db_open(&tl_db, path) < 0)
 		tl_db = NULL;
+	/* No checkpoint inside a group's COMMIT: its fsync would hold every
+	 * agent of the group (and the next group) waiting for the disk. The
+	 * dispatch tick checkpoints, on its own connection, without blocking
+	 * writers (see dispatch.c). */
+	if (tl_db && xeci_db_exec(tl_db, "PRAGMA wal_autocheckpoint = 0") < 0)
+		XECI_WARN("agent api: %s", xeci_error_last());
+	if (tl_db)
+		sqlite3_busy_handler(xeci_db_handle(tl_db), busy_poll, NULL);
 	return tl_db;
 }
 
