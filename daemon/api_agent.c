@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,17 +14,22 @@
 #include "buf.h"
 #include "build_db.h"
 #include "db.h"
+#include "dbgroup.h"
 #include "error.h"
 #include "log.h"
 #include "sched_db.h"
 #include "util.h"
 
 #define EXCERPT_BYTES 2048
+/* Requests a write transaction at most: bounds how long one group holds
+ * SQLite's write lock (each request is ~0.1 ms of it). */
+#define GROUP_MAX 128
 
 struct xeci_api {
 	uv_loop_t *loop;
 	const xeci_config *cfg;
 	struct call *waiters;     /* parked lease requests */
+	xeci_dbgroup *group;      /* the write requests' group commit */
 	bool stopping;
 };
 
@@ -31,7 +37,8 @@ typedef struct call call;
 typedef void (*call_fn)(call *c, xeci_db *db);
 
 struct call {
-	uv_work_t work;
+	uv_work_t work;           /* reads (artifacts): a pool thread of their own */
+	xeci_dbgroup_item item;   /* writes: a share of a group's transaction */
 	xeci_api *api;
 	xeci_httpd_req *req;
 	call_fn fn;
@@ -59,11 +66,39 @@ struct call {
 
 static __thread xeci_db *tl_db;
 
+/* SQLite's own busy handler sleeps 1, 2, 5, 10 ... 100 ms between tries:
+ * a group that finds the lock taken (the tick, the command line) would
+ * stay asleep long after it is free. Short polls, the same 10 s in all. */
+static int busy_poll(void *ctx, int tries)
+{
+	(void)ctx;
+	if (tries >= 50000)
+		return 0;
+	usleep(200);
+	return 1;
+}
+
 static xeci_db *pool_db(const char *path)
 {
-	if (!tl_db && xeci_db_open(&tl_db, path) < 0)
+	if (tl_db)
+		return tl_db;
+	if (xeci_db_open(&tl_db, path) < 0)
 		tl_db = NULL;
+	/* No checkpoint inside a group's COMMIT: its fsync would hold every
+	 * agent of the group (and the next group) waiting for the disk. The
+	 * dispatch tick checkpoints, on its own connection, without blocking
+	 * writers (see dispatch.c). */
+	if (tl_db && xeci_db_exec(tl_db, "PRAGMA wal_autocheckpoint = 0") < 0)
+		XECI_WARN("agent api: %s", xeci_error_last());
+	if (tl_db)
+		sqlite3_busy_handler(xeci_db_handle(tl_db), busy_poll, NULL);
 	return tl_db;
+}
+
+static xeci_db *group_db(void *ctx)
+{
+	xeci_api *api = ctx;
+	return pool_db(api->cfg->db_path);
 }
 
 /* ---- answering ------------------------------------------------------------------ */
@@ -169,11 +204,46 @@ static void after_cb(uv_work_t *w, int status)
 	call_free(c);
 }
 
+static void do_artifact(call *c, xeci_db *db);
+
+static call *item_call(xeci_dbgroup_item *it)
+{
+	return (call *)((char *)it - offsetof(call, item));
+}
+
+static void item_run(xeci_dbgroup_item *it, xeci_db *db)
+{
+	call *c = item_call(it);
+	c->fn(c, db);
+}
+
+/* The group did not commit: whatever the call made (a lease, "stored") was
+ * not kept, so it must not be answered: the agent retries. */
+static void item_undo(xeci_dbgroup_item *it, int rc)
+{
+	(void)rc;
+	call *c = item_call(it);
+	json_decref(c->out);
+	c->out = NULL;
+	call_error(c, 503, "database: %s", xeci_error_last());
+}
+
+static void item_done(xeci_dbgroup_item *it)
+{
+	call *c = item_call(it);
+	after_cb(&c->work, 0);
+}
+
 static void run(call *c)
 {
 	c->work.data = c;
 	c->status = 0;
-	uv_queue_work(c->api->loop, &c->work, work_cb, after_cb);
+	if (c->fn == do_artifact) { /* a file read: no write lock for it */
+		uv_queue_work(c->api->loop, &c->work, work_cb, after_cb);
+		return;
+	}
+	c->item = (xeci_dbgroup_item){.run = item_run, .undo = item_undo, .done = item_done};
+	xeci_dbgroup_submit(c->api->group, &c->item);
 }
 
 /* The agent of the bearer token, else 401. */
@@ -551,6 +621,7 @@ void xeci_api_wake(xeci_api *api)
 void xeci_api_stop(xeci_api *api)
 {
 	api->stopping = true;
+	xeci_dbgroup_stop(api->group);
 	while (api->waiters) {
 		call *c = api->waiters;
 		unpark(c);
@@ -669,11 +740,14 @@ int xeci_api_new(xeci_api **out, uv_loop_t *loop, const xeci_config *cfg, xeci_r
 		free(api);
 		return rc;
 	}
+	xeci_dbgroup_new(&api->group, loop, group_db, api, GROUP_MAX);
 	*out = api;
 	return 0;
 }
 
 void xeci_api_free(xeci_api *api)
 {
+	if (api)
+		xeci_dbgroup_free(api->group);
 	free(api);
 }

@@ -1,6 +1,7 @@
 #include "db.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,8 @@ struct xeci_db {
 	char *path;
 	stmt_cache_entry *cache;
 	size_t ncache, capcache;
+	int depth;      /* xeci_db_begin nesting: 1 = the transaction, more = savepoints */
+	bool aborted;   /* SQLite rolled the whole transaction back under a savepoint */
 };
 
 int xeci_db_error(xeci_db *db, const char *what)
@@ -189,20 +192,73 @@ int xeci_db_prepare(sqlite3_stmt **out, xeci_db *db, const char *sql)
 	return 0;
 }
 
+/* Some errors (SQLITE_FULL, IOERR, NOMEM, ...) make SQLite roll the whole
+ * transaction back by itself: under a savepoint that must not go unseen, or
+ * the outer COMMIT would commit nothing while its callers think it did. */
+static bool txn_lost(xeci_db *db)
+{
+	if (db->depth && sqlite3_get_autocommit(db->h))
+		db->aborted = true;
+	return db->aborted;
+}
+
 int xeci_db_begin(xeci_db *db)
 {
-	return xeci_db_exec(db, "BEGIN IMMEDIATE");
+	if (db->depth == 0) {
+		if (xeci_db_exec(db, "BEGIN IMMEDIATE") < 0)
+			return XECI_EIO;
+		db->depth = 1;
+		db->aborted = false;
+		return 0;
+	}
+	/* inside a group (several requests in one write transaction): a
+	 * savepoint, so that this unit can fail alone */
+	if (txn_lost(db))
+		return xeci_error_setc(XECI_EIO, "%s: the enclosing transaction was rolled back", db->path);
+	if (xeci_db_exec(db, "SAVEPOINT nest") < 0)
+		return XECI_EIO;
+	db->depth++;
+	return 0;
 }
 
 int xeci_db_commit(xeci_db *db)
 {
-	return xeci_db_exec(db, "COMMIT");
+	if (db->depth > 1) {
+		db->depth--;
+		if (txn_lost(db))
+			return xeci_error_setc(XECI_EIO, "%s: the enclosing transaction was rolled back", db->path);
+		return xeci_db_exec(db, "RELEASE nest");
+	}
+	bool lost = db->depth == 1 && txn_lost(db);
+	db->depth = 0;
+	db->aborted = false;
+	if (lost)
+		return xeci_error_setc(XECI_EIO, "%s: the transaction was rolled back", db->path);
+	if (xeci_db_exec(db, "COMMIT") < 0) {
+		if (!sqlite3_get_autocommit(db->h))
+			xeci_db_exec(db, "ROLLBACK");
+		return XECI_EIO;
+	}
+	return 0;
 }
 
 void xeci_db_rollback(xeci_db *db)
 {
+	if (db->depth > 1) {
+		db->depth--;
+		if (!txn_lost(db) && xeci_db_exec(db, "ROLLBACK TO nest") == 0)
+			xeci_db_exec(db, "RELEASE nest");
+		return;
+	}
+	db->depth = 0;
+	db->aborted = false;
 	if (!sqlite3_get_autocommit(db->h))
 		xeci_db_exec(db, "ROLLBACK");
+}
+
+int xeci_db_depth(xeci_db *db)
+{
+	return db->depth;
 }
 
 void xeci_db_bind_text(sqlite3_stmt *st, int i, const char *s)

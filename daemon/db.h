@@ -15,10 +15,16 @@ void xeci_db_close(xeci_db *db);
 sqlite3 *xeci_db_handle(xeci_db *db);
 const char *xeci_db_path(xeci_db *db);
 
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. They nest: inside a transaction,
+ * begin is a SAVEPOINT, commit releases it and rollback undoes only what
+ * came after it, so many requests can share one write transaction (group
+ * commit) and still fail one by one. Every begin that succeeded takes
+ * exactly one commit or rollback. */
 int xeci_db_begin(xeci_db *db);
 int xeci_db_commit(xeci_db *db);
 void xeci_db_rollback(xeci_db *db);
+/* 0 outside a transaction, 1 in one, more under savepoints. */
+int xeci_db_depth(xeci_db *db);
 
 /* Runs SQL without results; sets the error text on failure. */
 int xeci_db_exec(xeci_db *db, const char *sql);

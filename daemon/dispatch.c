@@ -43,6 +43,11 @@ static void tick_work(uv_work_t *w)
 	else if (n)
 		XECI_INFO("scheduler: %d lease(s) expired", n);
 	s->woke += n;
+	/* the agent API's connections leave checkpoints to this one (see
+	 * api_agent.c): PASSIVE waits for no reader or writer, and the log is
+	 * copied back here, off the lease path */
+	if (xeci_db_exec(db, "PRAGMA wal_checkpoint(PASSIVE)") < 0)
+		XECI_WARN("scheduler: %s", xeci_error_last());
 	xeci_db_close(db);
 }
 

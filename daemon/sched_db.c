@@ -133,8 +133,9 @@ int xeci_agent_db_release(xeci_db *db, const char *name)
 int xeci_agent_db_remove(xeci_db *db, const char *name)
 {
 	int rc = xeci_db_begin(db);
-	if (rc == 0)
-		rc = agent_update(db, "UPDATE agents SET state = 'removed' WHERE name = ? AND state != 'removed'", name);
+	if (rc < 0) /* no rollback: under a group's savepoint it would undo the enclosing one */
+		return rc;
+	rc = agent_update(db, "UPDATE agents SET state = 'removed' WHERE name = ? AND state != 'removed'", name);
 	if (rc == 0)
 		rc = xeci_db_exec(db, "UPDATE leases SET state = 'released', ended_at = unixepoch() "
 				      "WHERE state = 'active' AND agent_id IN (SELECT id FROM agents WHERE state = 'removed')");
@@ -198,12 +199,16 @@ static int insert_jobs(int *added, xeci_db *db, const xeci_config_testplan *t, i
 	return rc;
 }
 
-int xeci_job_db_enqueue(int *added, xeci_db *db, const xeci_config *cfg)
+typedef struct to_queue {
+	int64_t build, version, prio;
+} to_queue;
+
+/* The passed builds without jobs (up to 500), read before the write
+ * transaction: the lease path waits for no scan of the builds. */
+static int builds_to_queue(to_queue *out, size_t *n, xeci_db *db)
 {
-	*added = 0;
-	if (!cfg->ntestplans)
-		return 0;
 	sqlite3_stmt *st;
+	*n = 0;
 	/* A base build's jobs (the baseline) take the priority of the newest
 	 * series built on it: they run next to the series they judge. */
 	if (sqlite3_prepare_v2(xeci_db_handle(db),
@@ -214,15 +219,40 @@ int xeci_job_db_enqueue(int *added, xeci_db *db, const xeci_config *cfg)
 			       "(SELECT 1 FROM jobs j WHERE j.build_id = b.id) ORDER BY b.id LIMIT 500",
 			       -1, &st, NULL) != SQLITE_OK)
 		return xeci_db_error(db, "queue jobs");
-	int rc = xeci_db_begin(db);
-	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
-		int64_t build = sqlite3_column_int64(st, 0), version = sqlite3_column_int64(st, 1);
-		int64_t prio = sqlite3_column_int64(st, 2);
-		for (size_t i = 0; rc == 0 && i < cfg->ntestplans; i++)
-			rc = insert_jobs(added, db, &cfg->testplans[i], build, version, prio,
-					 cfg->max_attempts > 0 ? cfg->max_attempts : 3);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		out[*n].build = sqlite3_column_int64(st, 0);
+		out[*n].version = sqlite3_column_int64(st, 1);
+		out[*n].prio = sqlite3_column_int64(st, 2);
+		++*n;
 	}
 	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : xeci_db_error(db, "queue jobs");
+}
+
+int xeci_job_db_enqueue(int *added, xeci_db *db, const xeci_config *cfg)
+{
+	*added = 0;
+	if (!cfg->ntestplans)
+		return 0;
+	to_queue *q = xeci_calloc(500, sizeof(*q));
+	size_t n;
+	int rc = builds_to_queue(q, &n, db);
+	if (rc < 0 || n == 0) {
+		free(q);
+		return rc;
+	}
+	/* INSERT OR IGNORE: a build queued meanwhile (by another process) keeps its jobs */
+	rc = xeci_db_begin(db);
+	if (rc < 0) {
+		free(q);
+		return rc;
+	}
+	for (size_t k = 0; rc == 0 && k < n; k++)
+		for (size_t i = 0; rc == 0 && i < cfg->ntestplans; i++)
+			rc = insert_jobs(added, db, &cfg->testplans[i], q[k].build, q[k].version, q[k].prio,
+					 cfg->max_attempts > 0 ? cfg->max_attempts : 3);
+	free(q);
 	if (rc < 0) {
 		xeci_db_rollback(db);
 		return rc;
@@ -233,9 +263,25 @@ int xeci_job_db_enqueue(int *added, xeci_db *db, const xeci_config *cfg)
 int xeci_job_db_cancel_superseded(int *n, xeci_db *db)
 {
 	*n = 0;
+	/* A read first, by the superseded versions' builds (the + keeps SQLite
+	 * from scanning every queued job instead): an UPDATE would hold the
+	 * write lock for the whole scan, every tick, while agents lease. */
+	sqlite3_stmt *st;
+	if (xeci_db_prepare(&st, db, "SELECT EXISTS (SELECT 1 FROM series_versions v CROSS JOIN builds b CROSS JOIN "
+				     "jobs j WHERE v.state = 'superseded' AND b.version_id = v.id AND "
+				     "j.build_id = b.id AND +j.state = 'queued')") < 0)
+		return XECI_EIO;
+	int rc = sqlite3_step(st);
+	bool any = rc == SQLITE_ROW && sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return xeci_db_error(db, "superseded jobs");
+	if (!any)
+		return 0;
 	if (xeci_db_exec(db, "UPDATE jobs SET state = 'cancelled', finished_at = unixepoch(), "
-			     "reason = 'a newer version of the series was posted' WHERE state = 'queued' AND "
-			     "version_id IN (SELECT id FROM series_versions WHERE state = 'superseded')") < 0)
+			     "reason = 'a newer version of the series was posted' WHERE +state = 'queued' AND "
+			     "build_id IN (SELECT b.id FROM series_versions v CROSS JOIN builds b WHERE "
+			     "v.state = 'superseded' AND b.version_id = v.id)") < 0)
 		return XECI_EIO;
 	*n = changes(db);
 	return 0;
@@ -311,6 +357,22 @@ int xeci_job_db_lease(xeci_lease *out, xeci_db *db, const xeci_agent *a, int64_t
 		return rc;
 	}
 	return xeci_db_commit(db);
+}
+
+int xeci_job_db_lease_batch(xeci_lease *out, int *rcs, xeci_db *db, const xeci_agent *const *agents, size_t n,
+			    int64_t now_ms, int64_t lease_ms)
+{
+	int rc = xeci_db_begin(db);
+	if (rc < 0)
+		return rc;
+	/* each claim under its own savepoint sees the claims before it: no
+	 * job twice, and one claim's failure undoes only that claim */
+	for (size_t i = 0; i < n; i++)
+		rcs[i] = xeci_job_db_lease(&out[i], db, agents[i], now_ms, lease_ms);
+	rc = xeci_db_commit(db);
+	for (size_t i = 0; rc < 0 && i < n; i++)
+		xeci_lease_clear(&out[i]); /* nothing was given */
+	return rc;
 }
 
 /* Is lease_id the job's current lease, held by agent_id? */
@@ -474,8 +536,9 @@ int xeci_job_db_fail(xeci_db *db, int64_t job_id, int64_t lease_id, int64_t agen
 {
 	sqlite3_stmt *st;
 	int rc = xeci_db_begin(db);
-	if (rc == 0)
-		rc = check_lease(db, job_id, lease_id, agent_id);
+	if (rc < 0)
+		return rc;
+	rc = check_lease(db, job_id, lease_id, agent_id);
 	if (rc == 0 && xeci_db_prepare(&st, db, "UPDATE leases SET state = 'released', ended_at = unixepoch() "
 						"WHERE id = ?") == 0) {
 		sqlite3_bind_int64(st, 1, lease_id);
@@ -501,11 +564,30 @@ int xeci_job_db_fail(xeci_db *db, int64_t job_id, int64_t lease_id, int64_t agen
 	return xeci_db_commit(db);
 }
 
+/* Is any lease past its deadline? A read: most ticks have none, and a write
+ * transaction for nothing would make the lease path wait for the lock. */
+static int any_expired(bool *any, xeci_db *db, int64_t now_ms)
+{
+	sqlite3_stmt *st;
+	if (xeci_db_prepare(&st, db, "SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'leased' AND "
+				     "lease_deadline < ?)") < 0)
+		return XECI_EIO;
+	sqlite3_bind_int64(st, 1, now_ms);
+	int rc = sqlite3_step(st);
+	*any = rc == SQLITE_ROW && sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : xeci_db_error(db, "expire");
+}
+
 int xeci_job_db_expire(int *n, xeci_db *db, int64_t now_ms)
 {
 	sqlite3_stmt *st;
+	bool any;
 	*n = 0;
-	int rc = xeci_db_begin(db);
+	int rc = any_expired(&any, db, now_ms);
+	if (rc < 0 || !any)
+		return rc;
+	rc = xeci_db_begin(db);
 	if (rc < 0)
 		return rc;
 	if (sqlite3_prepare_v2(xeci_db_handle(db), "SELECT id, lease_id, agent_id FROM jobs WHERE state = 'leased' "

@@ -64,6 +64,12 @@ void xeci_lease_clear(xeci_lease *l);
  * lease_ms. out->job_id = 0 when there is none (or the agent is
  * quarantined). */
 int xeci_job_db_lease(xeci_lease *out, xeci_db *db, const xeci_agent *a, int64_t now_ms, int64_t lease_ms);
+/* Group commit: n claims, one write transaction: out[i] and rcs[i] are
+ * what xeci_job_db_lease would give agents[i], each in turn (so no job is
+ * given twice). Returns < 0 when the transaction did not commit: then no
+ * claim holds and every out[i] is cleared. */
+int xeci_job_db_lease_batch(xeci_lease *out, int *rcs, xeci_db *db, const xeci_agent *const *agents, size_t n,
+			    int64_t now_ms, int64_t lease_ms);
 /* Extends the lease and records progress. XECI_ESTALE when lease_id is not
  * the job's current lease (expired, or another agent's now). */
 int xeci_job_db_heartbeat(xeci_db *db, int64_t job_id, int64_t lease_id, int64_t agent_id, int64_t now_ms,

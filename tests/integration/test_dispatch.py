@@ -332,6 +332,55 @@ class Dispatch(unittest.TestCase):
             self.assertEqual(st, 200)
         self.assertEqual(x.sql("SELECT count(*) FROM jobs WHERE state = 'done'"), [(8,)])
 
+    def burst(self, tokens, wait, before=None):
+        """Every token asks for a lease at once (threads behind a barrier)."""
+        got, lock, go = [], threading.Lock(), threading.Barrier(len(tokens))
+
+        def one(tok):
+            go.wait()
+            st, l = self.lease(tok, wait=wait)
+            with lock:
+                got.append((st, l))
+        ths = [threading.Thread(target=one, args=(t,)) for t in tokens]
+        for t in ths:
+            t.start()
+        if before:
+            before()
+        for t in ths:
+            t.join(60)
+        return got
+
+    def test_group_leases_distinct(self):
+        """Many lease requests at once share write transactions (group
+        commit): still distinct jobs, one lease row each."""
+        x = self.daemon()
+        tokens = [x.add_agent(f"g{i}") for i in range(30)]
+
+        def add_builds():  # the long-polls are parked: the tick wakes them all at once
+            time.sleep(0.5)
+            for _ in range(20):
+                x.add_build()
+        got = self.burst(tokens, 8, add_builds)
+        leased = [l["job"]["id"] for st, l in got if st == 200]
+        self.assertEqual(len(leased), 20)
+        self.assertEqual(len(set(leased)), 20, "a job was leased twice")
+        self.assertEqual(sum(1 for st, _ in got if st == 204), 10)
+        for _ in range(15):
+            x.add_build()
+        end = time.monotonic() + 30  # 15 qemu jobs (the bmg ones wait for a bmg agent)
+        while x.sql("SELECT count(*) FROM jobs WHERE state = 'queued' AND platform = 'qemu'")[0][0] < 15:
+            self.assertLess(time.monotonic(), end, "never 15 queued qemu jobs")
+            time.sleep(0.2)
+        got = self.burst(tokens[:25], 0)  # no waiting: 25 at once for 15 jobs
+        again = [l["job"]["id"] for st, l in got if st == 200]
+        self.assertEqual(len(again), 15)
+        self.assertEqual(len(set(again) | set(leased)), 35, "a job was leased twice")
+        self.assertEqual(sorted(st for st, _ in got), [200] * 15 + [204] * 10)
+        self.assertEqual(x.sql("SELECT count(*), count(DISTINCT job_id) FROM leases WHERE state = 'active'"),
+                         [(35, 35)])
+        self.assertEqual(x.sql("SELECT count(*) FROM jobs j WHERE state = 'leased' AND attempts = 1 AND "
+                               "lease_id = (SELECT id FROM leases l WHERE l.job_id = j.id)"), [(35,)])
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
