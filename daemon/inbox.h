@@ -62,6 +62,9 @@ void xeci_inbox_git_set_io_timeout(int seconds);
  * being initialised only for what those leave to it. Off: libgit2 opens
  * and reads every epoch (tests compare the two). Process-wide. */
 void xeci_inbox_git_set_plain(bool on);
+/* Epoch repositories opened with libgit2 so far (process-wide): tests check
+ * with it that the plain path ran. */
+unsigned xeci_inbox_git_libgit2_opens(void);
 
 /* Atom state kept between polls. */
 typedef struct xeci_atom_state {

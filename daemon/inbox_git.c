@@ -47,6 +47,13 @@ void xeci_inbox_git_set_plain(bool on)
 	atomic_store(&plain_on, on);
 }
 
+static atomic_uint libgit2_opens;
+
+unsigned xeci_inbox_git_libgit2_opens(void)
+{
+	return atomic_load(&libgit2_opens);
+}
+
 /* One epoch's repository. A plain one (gitdir.h) is read with gitdir.c and
  * pack_read.c alone; libgit2 opens it only for what those leave to it. */
 typedef struct epoch {
@@ -318,6 +325,7 @@ static int epoch_repo(git_repository **out, walk *w, epoch *ep)
 {
 	if (!ep->repo) {
 		git_up(w);
+		atomic_fetch_add(&libgit2_opens, 1);
 		if (git_repository_open_bare(&ep->repo, ep->path) < 0)
 			return git_fail(XECI_EIO, "opening epoch", ep->path);
 	}
