@@ -418,46 +418,6 @@ static int failure(xeci_ingest *ing)
 	return rc;
 }
 
-static void parse_batch(xeci_ingest *ing, batch *b)
-{
-	double t0 = thread_cpu();
-	for (size_t i = 0; i < b->n; i++)
-		parse_one(&b->items[i], ing->opts.max_message_size);
-	ing->cpu_parse += thread_cpu() - t0;
-}
-
-/* A fetch that fits in one batch (an incremental one: a few messages) is
- * parsed and stored on the calling thread: starting the store thread and
- * handing the batch over cost more than the store itself, and on a busy
- * machine each wake-up of the other thread waited for a CPU. The same
- * store_group, in the same single transaction. */
-static int store_here(xeci_ingest *ing)
-{
-	batch *b = ing->filling;
-	ing->filling = NULL;
-	parse_batch(ing, b);
-	char err[1024] = "";
-	int last_epoch = -1;
-	xeci_ingest_stats st = ing->stats;
-	double t0 = thread_cpu();
-	int rc = store_group(ing, b, &st, &last_epoch, err, sizeof(err));
-	ing->cpu_store += thread_cpu() - t0;
-	if (rc == 0 && ing->opts.progress)
-		ing->opts.progress(&st, last_epoch, ing->opts.progress_payload);
-	pthread_mutex_lock(&ing->mu);
-	if (rc < 0) {
-		ing->store_rc = rc;
-		snprintf(ing->store_err, sizeof(ing->store_err), "%s", err);
-	} else {
-		ing->stats = st;
-	}
-	batch *stored = ing->stored;
-	ing->stored = NULL;
-	pthread_mutex_unlock(&ing->mu);
-	free_list(stored);
-	return failure(ing);
-}
-
 /* Parses the filling batch and queues it for the store thread, waiting while
  * QUEUE_MAX are queued already. */
 static int submit(xeci_ingest *ing)
@@ -466,7 +426,10 @@ static int submit(xeci_ingest *ing)
 	if (!b || !b->n)
 		return failure(ing);
 	ing->filling = NULL;
-	parse_batch(ing, b);
+	double t0 = thread_cpu();
+	for (size_t i = 0; i < b->n; i++)
+		parse_one(&b->items[i], ing->opts.max_message_size);
+	ing->cpu_parse += thread_cpu() - t0;
 
 	pthread_mutex_lock(&ing->mu);
 	if (!ing->started) {
@@ -526,8 +489,6 @@ int xeci_ingest_add(const xeci_inbox_msg *msg, void *payload)
 
 int xeci_ingest_flush(xeci_ingest *ing)
 {
-	if (!ing->started && ing->filling && ing->filling->n && !failure(ing))
-		return store_here(ing);
 	int rc = submit(ing);
 	pthread_mutex_lock(&ing->mu);
 	while (ing->queued || ing->busy)
