@@ -82,6 +82,10 @@ static void group_after(uv_work_t *w, int status)
 	xeci_dbgroup *g = w->data;
 	xeci_dbgroup_item *list = g->running;
 	g->running = NULL;
+	/* the requests that came meanwhile go to the pool first: its thread
+	 * writes them while this one answers the group that committed (else
+	 * each waits for the other, and 2 cores do the work of one) */
+	launch(g);
 	while (list) {
 		xeci_dbgroup_item *it = list;
 		list = it->next;
@@ -89,7 +93,7 @@ static void group_after(uv_work_t *w, int status)
 	}
 	if (g->head && g->closed)
 		launch(g); /* no check handle any more: the stragglers go now */
-	else if (!g->head && g->stopping && !g->closed)
+	else if (!g->head && !g->running && g->stopping && !g->closed)
 		xeci_dbgroup_stop(g);
 }
 

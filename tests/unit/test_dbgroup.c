@@ -2,7 +2,8 @@
  * that fails before changing a row costs nothing; one that fails after
  * changing rows makes the group run again from the start, each unit under
  * a real savepoint, so that it alone is undone and the others hold (one
- * lease row a job, no lease of the first pass left behind). */
+ * lease row a job, no lease of the first pass left behind). And the state
+ * CHECKs, rewritten without IN lists, still refuse what they refused. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -259,12 +260,30 @@ static void group_light_when_nothing_fails(void **state)
 		xeci_lease_clear(&items[i].got);
 }
 
+/* The state CHECKs hold without IN lists (migration 0009): a bad state is refused. */
+static void state_checks_without_in_lists(void **state)
+{
+	fx *f = *state;
+	assert_int_equal(count(f, "SELECT count(*) FROM sqlite_schema WHERE name IN ('agents', 'jobs', 'leases') "
+				  "AND instr(sql, 'CHECK (state = ') > 0 AND instr(sql, 'state IN (') = 0"),
+			 3);
+	const char *bad[] = {"UPDATE agents SET state = 'gone'", "UPDATE jobs SET state = 'lost'",
+			     "INSERT INTO leases (job_id, agent_id, state) SELECT j.id, a.id, 'held' FROM jobs j, agents a"};
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(xeci_db_exec(f->db, bad[i]), XECI_EIO);
+		assert_non_null(strstr(xeci_error_last(), "CHECK constraint failed"));
+	}
+	assert_int_equal(count(f, "SELECT count(*) FROM jobs WHERE state = 'queued'"), 3);
+	assert_int_equal(count(f, "SELECT count(*) FROM leases"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(light_marks_only_changed_rollbacks, setup, teardown),
 		cmocka_unit_test_setup_teardown(group_redone_with_savepoints, setup, teardown),
 		cmocka_unit_test_setup_teardown(group_light_when_nothing_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(state_checks_without_in_lists, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
