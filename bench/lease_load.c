@@ -4,7 +4,7 @@
  * one costs a few µs a request, so what it measures is the server.
  *
  *   lease_load --port P (--tokens FILE | --conns N) [--path /api/v1/health]
- *              [--no-results] [--jobs-out FILE] [--seed S] PHASE...
+ *              [--no-results] [--jobs-out FILE] [--trace FILE] [--seed S] PHASE...
  *
  * A PHASE is RATE:COUNT.
  *  - lease mode (--tokens: one agent token a line, one connection each):
@@ -81,6 +81,7 @@ static struct {
 	const char *path;
 	bool results;
 	FILE *jobs_out;
+	FILE *trace;              /* --trace: "PHASE START_MS LATENCY_MS KIND" a request */
 	uint64_t rng;
 } G = {.results = true, .rng = 88172645463325252ull};
 
@@ -245,6 +246,9 @@ static void answered(phase *p, conn *c, int status, const char *body, size_t len
 {
 	int64_t lat = now_ns() - c->t0;
 	int s = status > 0 && status < 600 ? status : 0;
+	if (G.trace)
+		fprintf(G.trace, "%d %.3f %.3f %c\n", p->serial, (double)(c->t0 - p->start) / 1e6, (double)lat / 1e6,
+			c->state == RESULTS ? 'r' : c->state == GET ? 'g' : 'l');
 	if (c->state == RESULTS) {
 		push(&p->results, lat);
 		p->rstatus[s]++;
@@ -435,6 +439,8 @@ static void run_phase(phase *p)
 	fflush(stdout);
 	if (G.jobs_out)
 		fflush(G.jobs_out);
+	if (G.trace)
+		fflush(G.trace);
 	free(p->lease.v);
 	free(p->results.v);
 }
@@ -490,6 +496,8 @@ int main(int argc, char **argv)
 			conns = (size_t)atol(v);
 		else if (!strcmp(a, "--path"))
 			G.path = v;
+		else if (!strcmp(a, "--trace") && !(G.trace = fopen(v, "w")))
+			die(v);
 		else if (!strcmp(a, "--jobs-out") && !(G.jobs_out = fopen(v, "a")))
 			die(v);
 		else if (!strcmp(a, "--seed"))

@@ -483,7 +483,9 @@ static int complete_job(xeci_db *db, int64_t job_id, int64_t lease_id, int64_t a
 		sqlite3_bind_int64(st, 1, lease_id);
 		rc = xeci_db_step_done(db, st, "complete lease");
 	}
-	if (rc == 0 && xeci_db_prepare(&st, db, "UPDATE agents SET infra_failures = 0 WHERE id = ?") == 0) {
+	/* only a streak to end: a write of the same 0 would dirty (and log) the agent's page every job */
+	if (rc == 0 && xeci_db_prepare(&st, db, "UPDATE agents SET infra_failures = 0 WHERE id = ? AND "
+						"infra_failures != 0") == 0) {
 		sqlite3_bind_int64(st, 1, agent_id);
 		rc = xeci_db_step_done(db, st, "agent streak");
 	}
