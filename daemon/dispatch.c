@@ -58,10 +58,10 @@ static void tick_work(uv_work_t *w)
  * api_agent.c): PASSIVE waits for no reader or writer, and the log is
  * copied back here, off the lease path. Its own thread, niced: on a busy
  * machine a checkpoint (the pages of the last seconds read back, written,
- * fsync'd) took the CPU from the loop and the writer (a tick's checkpoint
- * was a third of xecid's CPU at 4,000 leases/s, and its 100-300 ms of
- * slower answers the lease p99); niced, it runs in what they leave. Not a
- * pool thread: an unprivileged thread cannot undo a nice. */
+ * fsync'd) took the CPU from the loop and the writer (at 4,000 leases/s a
+ * fifth of xecid's CPU, and bursts of slower answers every tick that made
+ * the lease p99); niced, it runs in what they leave. Not a pool thread: an
+ * unprivileged thread cannot undo a nice. */
 static void ckpt_main(void *arg)
 {
 	xeci_dispatch *s = arg;
