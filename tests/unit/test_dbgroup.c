@@ -19,39 +19,15 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "config.h"
-#include "db.h"
 #include "dbgroup.h"
-#include "error.h"
 #include "sched_db.h"
-#include "util.h"
-
-typedef struct fx {
-	char dir[256];
-	char dbpath[300];
-	xeci_db *db;
-	xeci_config *cfg;
-	xeci_agent q1, q2;
-} fx;
+#include "test_db_fixture.h"
 
 /* qemu: 1 shard, so one job a build */
 static const char CFG_PLANS[] = "[testplan \"qemu\"]\n\tsuites = kunit:xe\n\tplatforms = qemu\n";
 
-static void exec(fx *f, const char *sql)
-{
-	if (xeci_db_exec(f->db, sql) < 0)
-		fail_msg("%s: %s", sql, xeci_error_last());
-}
-
-static int64_t count(fx *f, const char *sql)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(xeci_db_handle(f->db), sql, -1, &st, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(xeci_db_handle(f->db)));
-	int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -999;
-	sqlite3_finalize(st);
-	return v;
-}
+/* the two agents of every test (set up with the database) */
+static xeci_agent q1, q2;
 
 static void new_agent(fx *f, xeci_agent *a, const char *name)
 {
@@ -61,43 +37,28 @@ static void new_agent(fx *f, xeci_agent *a, const char *name)
 	free(tok);
 }
 
+/* three passed base builds: three queued jobs */
 static int setup(void **state)
 {
-	fx *f = calloc(1, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/xeci-dbgroup-XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (fx_setup(state, "dbgroup", "SELECT 1") < 0)
 		return -1;
-	snprintf(f->dbpath, sizeof(f->dbpath), "%s/xeci.db", f->dir);
-	char path[320];
-	snprintf(path, sizeof(path), "%s/xeci.conf", f->dir);
-	if (xeci_db_open(&f->db, f->dbpath) < 0 || xeci_file_write_atomic(path, CFG_PLANS, strlen(CFG_PLANS)) < 0 ||
-	    xeci_config_load_db(&f->cfg, path, f->dbpath) < 0)
-		return -1;
-	/* three passed base builds: three queued jobs */
+	fx *f = *state;
+	fx_load_cfg(f, CFG_PLANS);
 	for (int i = 0; i < 3; i++)
 		exec(f, "INSERT INTO builds (tree, config, state, priority) VALUES ('t', 'c', 'passed', 0)");
 	int added = 0;
 	if (xeci_job_db_enqueue(&added, f->db, f->cfg) < 0 || added != 3)
 		return -1;
-	new_agent(f, &f->q1, "qemu-1");
-	new_agent(f, &f->q2, "qemu-2");
-	*state = f;
+	new_agent(f, &q1, "qemu-1");
+	new_agent(f, &q2, "qemu-2");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	fx *f = *state;
-	xeci_agent_clear(&f->q1);
-	xeci_agent_clear(&f->q2);
-	xeci_config_free(f->cfg);
-	xeci_db_close(f->db);
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		return -1;
-	free(f);
-	return 0;
+	xeci_agent_clear(&q1);
+	xeci_agent_clear(&q2);
+	return fx_teardown(state);
 }
 
 /* Two results of which the second is invalid: the first is stored, then
@@ -114,21 +75,21 @@ static void light_marks_only_changed_rollbacks(void **state)
 	fx *f = *state;
 	xeci_lease l1, l2;
 	assert_int_equal(xeci_db_begin_light(f->db), 0);
-	assert_int_equal(xeci_job_db_lease(&l1, f->db, &f->q1, 1000, 60000), 0);
+	assert_int_equal(xeci_job_db_lease(&l1, f->db, &q1, 1000, 60000), 0);
 	xeci_test_result r = {.test = "t", .suite = "kunit:xe", .status = "pass", .duration_ms = -1};
 	/* stale: refused before any write, nothing to redo */
-	assert_int_equal(xeci_job_db_results(f->db, l1.job_id, l1.lease_id + 9, f->q1.id, &r, 1, true), XECI_ESTALE);
+	assert_int_equal(xeci_job_db_results(f->db, l1.job_id, l1.lease_id + 9, q1.id, &r, 1, true), XECI_ESTALE);
 	assert_false(xeci_db_redo(f->db));
 	assert_int_equal(xeci_db_depth(f->db), 1);
 	/* fails after storing a row: only a savepoint could undo it alone */
-	assert_int_equal(bad_upload(f, &l1, &f->q1), XECI_EINVALID);
+	assert_int_equal(bad_upload(f, &l1, &q1), XECI_EINVALID);
 	assert_true(xeci_db_redo(f->db));
 	xeci_db_rollback(f->db);
 	assert_int_equal(count(f, "SELECT count(*) FROM leases"), 0);
 	/* the same units under real savepoints: the bad upload alone goes */
 	assert_int_equal(xeci_db_begin(f->db), 0);
-	assert_int_equal(xeci_job_db_lease(&l2, f->db, &f->q1, 1000, 60000), 0);
-	assert_int_equal(bad_upload(f, &l2, &f->q1), XECI_EINVALID);
+	assert_int_equal(xeci_job_db_lease(&l2, f->db, &q1, 1000, 60000), 0);
+	assert_int_equal(bad_upload(f, &l2, &q1), XECI_EINVALID);
 	assert_false(xeci_db_redo(f->db));
 	assert_int_equal(xeci_db_commit(f->db), 0);
 	assert_int_equal(count(f, "SELECT count(*) FROM job_results"), 0);
@@ -216,11 +177,11 @@ static void group_redone_with_savepoints(void **state)
 {
 	fx *f = *state;
 	xeci_lease held;
-	assert_int_equal(xeci_job_db_lease(&held, f->db, &f->q2, 1000, 60000), 0);
+	assert_int_equal(xeci_job_db_lease(&held, f->db, &q2, 1000, 60000), 0);
 	assert_true(held.job_id > 0);
-	item items[3] = {{.kind = LEASE, .agent = &f->q1},
-			 {.kind = BAD_UPLOAD, .agent = &f->q2, .of = &held},
-			 {.kind = LEASE, .agent = &f->q1}};
+	item items[3] = {{.kind = LEASE, .agent = &q1},
+			 {.kind = BAD_UPLOAD, .agent = &q2, .of = &held},
+			 {.kind = LEASE, .agent = &q1}};
 	run_group(f, items, 3);
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(items[i].runs, 2); /* the light pass, then with savepoints */
@@ -248,7 +209,7 @@ static void group_redone_with_savepoints(void **state)
 static void group_light_when_nothing_fails(void **state)
 {
 	fx *f = *state;
-	item items[2] = {{.kind = LEASE, .agent = &f->q1}, {.kind = LEASE, .agent = &f->q2}};
+	item items[2] = {{.kind = LEASE, .agent = &q1}, {.kind = LEASE, .agent = &q2}};
 	run_group(f, items, 2);
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(items[i].runs, 1);
