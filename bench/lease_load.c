@@ -4,7 +4,7 @@
  * one costs a few µs a request, so what it measures is the server.
  *
  *   lease_load --port P (--tokens FILE | --conns N) [--path /api/v1/health]
- *              [--no-results] [--jobs-out FILE] [--seed S] PHASE...
+ *              [--no-results] [--jobs-out FILE] [--trace FILE] [--seed S] PHASE...
  *
  * A PHASE is RATE:COUNT.
  *  - lease mode (--tokens: one agent token a line, one connection each):
@@ -49,6 +49,7 @@ typedef struct conn {
 	const char *token;
 	int state;
 	bool stopped;             /* closed loop: it got a 204 */
+	int phase;                /* the last phase it sent a request in */
 	int64_t t0;               /* the request's intended start, ns */
 	char in[16384];
 	size_t inlen;
@@ -64,7 +65,8 @@ typedef struct vec {
 typedef struct phase {
 	double rate;
 	long count;
-	long issued, granted, inflight, late, errors;
+	int serial;               /* 1, 2, ...: which phase this is */
+	long issued, granted, inflight, late, errors, conns_used;
 	long status[600], rstatus[600];
 	vec lease, results;
 	int64_t start, last;
@@ -79,6 +81,7 @@ static struct {
 	const char *path;
 	bool results;
 	FILE *jobs_out;
+	FILE *trace;              /* --trace: "PHASE START_MS LATENCY_MS KIND" a request */
 	uint64_t rng;
 } G = {.results = true, .rng = 88172645463325252ull};
 
@@ -106,13 +109,12 @@ static void push(vec *v, int64_t x)
 	v->v[v->n++] = x;
 }
 
+static uint64_t rnd(void);
+
 /* exponential gap of a Poisson process of `rate` a second, ns */
 static int64_t gap_ns(double rate)
 {
-	G.rng ^= G.rng << 13;
-	G.rng ^= G.rng >> 7;
-	G.rng ^= G.rng << 17;
-	double u = (double)(G.rng >> 11) / 9007199254740992.0;
+	double u = (double)(rnd() >> 11) / 9007199254740992.0;
 	return (int64_t)(-log(1.0 - u) / rate * 1e9);
 }
 
@@ -179,6 +181,10 @@ static void send_req(conn *c, int state, const char *method, const char *path, c
 static void issue(phase *p, conn *c, int64_t t0)
 {
 	c->t0 = t0;
+	if (c->phase != p->serial) { /* how much of the fleet the phase really used */
+		c->phase = p->serial;
+		p->conns_used++;
+	}
 	p->issued++;
 	p->inflight++;
 	if (G.path)
@@ -240,6 +246,9 @@ static void answered(phase *p, conn *c, int status, const char *body, size_t len
 {
 	int64_t lat = now_ns() - c->t0;
 	int s = status > 0 && status < 600 ? status : 0;
+	if (G.trace)
+		fprintf(G.trace, "%d %.3f %.3f %c\n", p->serial, (double)(c->t0 - p->start) / 1e6, (double)lat / 1e6,
+			c->state == RESULTS ? 'r' : c->state == GET ? 'g' : 'l');
 	if (c->state == RESULTS) {
 		push(&p->results, lat);
 		p->rstatus[s]++;
@@ -340,6 +349,26 @@ static double cpu_s(void)
 	       ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
 }
 
+/* xorshift64: the arrival gaps and the choice of agent */
+static uint64_t rnd(void)
+{
+	G.rng ^= G.rng << 13;
+	G.rng ^= G.rng >> 7;
+	G.rng ^= G.rng << 17;
+	return G.rng;
+}
+
+/* An idle agent drawn at random: the last one freed would serve nearly
+ * every arrival of a slow phase, and a fleet of 1,000 would be a few
+ * connections in turn. */
+static conn *take_idle(void)
+{
+	size_t k = (size_t)(rnd() % G.nidle);
+	conn *c = G.idle[k];
+	G.idle[k] = G.idle[--G.nidle];
+	return c;
+}
+
 /* Open loop: the arrivals due by now, each on an idle agent. */
 static void arrivals(phase *p, int64_t *next)
 {
@@ -347,7 +376,7 @@ static void arrivals(phase *p, int64_t *next)
 	while (p->issued < p->count && *next <= now && G.nidle) {
 		if (now - *next > 1000000)
 			p->late++; /* no agent was free on time (or the client lagged): counted, and in the latency */
-		issue(p, G.idle[--G.nidle], *next);
+		issue(p, take_idle(), *next);
 		*next += gap_ns(p->rate);
 	}
 	struct itimerspec it = {0};
@@ -397,8 +426,8 @@ static void run_phase(phase *p)
 	}
 	double secs = (double)(p->last - p->start) / 1e9;
 	printf("{\"rate\": %g, \"count\": %ld, \"issued\": %ld, \"granted\": %ld, \"errors\": %ld, \"late\": %ld, "
-	       "\"seconds\": %.3f, \"per_s\": %.1f, \"requests_per_s\": %.1f, \"client_cpu_s\": %.2f",
-	       p->rate, p->count, p->issued, p->granted, p->errors, p->late, secs,
+	       "\"conns_used\": %ld, \"seconds\": %.3f, \"per_s\": %.1f, \"requests_per_s\": %.1f, \"client_cpu_s\": %.2f",
+	       p->rate, p->count, p->issued, p->granted, p->errors, p->late, p->conns_used, secs,
 	       (double)(G.path ? p->issued : p->granted) / secs, (double)(p->lease.n + p->results.n) / secs,
 	       cpu_s() - cpu0);
 	print_lat(G.path ? "get" : "lease", &p->lease);
@@ -410,6 +439,8 @@ static void run_phase(phase *p)
 	fflush(stdout);
 	if (G.jobs_out)
 		fflush(G.jobs_out);
+	if (G.trace)
+		fflush(G.trace);
 	free(p->lease.v);
 	free(p->results.v);
 }
@@ -465,6 +496,8 @@ int main(int argc, char **argv)
 			conns = (size_t)atol(v);
 		else if (!strcmp(a, "--path"))
 			G.path = v;
+		else if (!strcmp(a, "--trace") && !(G.trace = fopen(v, "w")))
+			die(v);
 		else if (!strcmp(a, "--jobs-out") && !(G.jobs_out = fopen(v, "a")))
 			die(v);
 		else if (!strcmp(a, "--seed"))
@@ -488,8 +521,9 @@ int main(int argc, char **argv)
 		G.idle[G.nidle++] = &G.c[k];
 	}
 	int bad = 0;
-	for (; i < argc; i++) {
+	for (int serial = 1; i < argc; i++, serial++) {
 		phase *p = calloc(1, sizeof(*p));
+		p->serial = serial;
 		if (sscanf(argv[i], "%lf:%ld", &p->rate, &p->count) != 2 || (G.path && p->rate > 0))
 			usage();
 		run_phase(p);

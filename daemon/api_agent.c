@@ -30,6 +30,7 @@ struct xeci_api {
 	const xeci_config *cfg;
 	struct call *waiters;     /* parked lease requests */
 	xeci_dbgroup *group;      /* the write requests' group commit */
+	xeci_db *group_db;        /* the groups' connection (one group at a time uses it) */
 	bool stopping;
 };
 
@@ -47,6 +48,7 @@ struct call {
 	size_t body_len;
 	int64_t id;               /* the path's job or build id */
 	char *name;               /* the path's artifact name */
+	char *agent;              /* a lease's agent, for the log once committed */
 	char *range;              /* Range header */
 	int wait_s;
 	/* the answer, made on the pool */
@@ -78,27 +80,39 @@ static int busy_poll(void *ctx, int tries)
 	return 1;
 }
 
-static xeci_db *pool_db(const char *path)
+static xeci_db *agent_db_open(const char *path)
 {
-	if (tl_db)
-		return tl_db;
-	if (xeci_db_open(&tl_db, path) < 0)
-		tl_db = NULL;
+	xeci_db *db;
+	if (xeci_db_open(&db, path) < 0)
+		return NULL;
 	/* No checkpoint inside a group's COMMIT: its fsync would hold every
 	 * agent of the group (and the next group) waiting for the disk. The
 	 * dispatch tick checkpoints, on its own connection, without blocking
 	 * writers (see dispatch.c). */
-	if (tl_db && xeci_db_exec(tl_db, "PRAGMA wal_autocheckpoint = 0") < 0)
+	if (xeci_db_exec(db, "PRAGMA wal_autocheckpoint = 0") < 0)
 		XECI_WARN("agent api: %s", xeci_error_last());
-	if (tl_db)
-		sqlite3_busy_handler(xeci_db_handle(tl_db), busy_poll, NULL);
+	sqlite3_busy_handler(xeci_db_handle(db), busy_poll, NULL);
+	return db;
+}
+
+static xeci_db *pool_db(const char *path)
+{
+	if (!tl_db)
+		tl_db = agent_db_open(path);
 	return tl_db;
 }
 
+/* Every group on one connection, whichever pool thread runs it: in WAL
+ * mode a connection that sees another's commit drops its whole page
+ * cache, so groups taking turns on the pool threads' connections would
+ * each start cold (a pread, a malloc and a 16 KiB copy a page; a third
+ * of xecid's time flat out). One group at a time: never used at once. */
 static xeci_db *group_db(void *ctx)
 {
 	xeci_api *api = ctx;
-	return pool_db(api->cfg->db_path);
+	if (!api->group_db)
+		api->group_db = agent_db_open(api->cfg->db_path);
+	return api->group_db;
 }
 
 /* ---- answering ------------------------------------------------------------------ */
@@ -130,6 +144,7 @@ static void call_free(call *c)
 	free(c->token);
 	free(c->body);
 	free(c->name);
+	free(c->agent);
 	free(c->range);
 	free(c->error);
 	free(c->file);
@@ -228,9 +243,27 @@ static void item_undo(xeci_dbgroup_item *it, int rc)
 	call_error(c, 503, "database: %s", xeci_error_last());
 }
 
+static void item_reset(xeci_dbgroup_item *it)
+{
+	call *c = item_call(it);
+	json_decref(c->out);
+	c->out = NULL;
+	free(c->error);
+	c->error = NULL;
+	free(c->agent);
+	c->agent = NULL;
+	c->status = 0;
+}
+
 static void item_done(xeci_dbgroup_item *it)
 {
 	call *c = item_call(it);
+	if (c->agent && c->out && !c->error) { /* logged here: committed, and off the write lock */
+		json_t *job = json_object_get(c->out, "job");
+		XECI_INFO("agent %s: leased job %lld (lease %lld)", c->agent,
+			  (long long)json_integer_value(json_object_get(job, "id")),
+			  (long long)json_integer_value(json_object_get(job, "lease")));
+	}
 	after_cb(&c->work, 0);
 }
 
@@ -242,7 +275,7 @@ static void run(call *c)
 		uv_queue_work(c->api->loop, &c->work, work_cb, after_cb);
 		return;
 	}
-	c->item = (xeci_dbgroup_item){.run = item_run, .undo = item_undo, .done = item_done};
+	c->item = (xeci_dbgroup_item){.run = item_run, .reset = item_reset, .undo = item_undo, .done = item_done};
 	xeci_dbgroup_submit(c->api->group, &c->item);
 }
 
@@ -322,7 +355,8 @@ static void do_lease(call *c, xeci_db *db)
 		c->status = 204;
 	else {
 		c->out = lease_json(&l, db);
-		XECI_INFO("agent %s: leased job %lld (lease %lld)", a.name, (long long)l.job_id, (long long)l.lease_id);
+		free(c->agent);
+		c->agent = xeci_strdup(a.name);
 	}
 	xeci_lease_clear(&l);
 	xeci_agent_clear(&a);
@@ -747,7 +781,9 @@ int xeci_api_new(xeci_api **out, uv_loop_t *loop, const xeci_config *cfg, xeci_r
 
 void xeci_api_free(xeci_api *api)
 {
-	if (api)
+	if (api) {
 		xeci_dbgroup_free(api->group);
+		xeci_db_close(api->group_db);
+	}
 	free(api);
 }

@@ -28,6 +28,9 @@ struct xeci_db {
 	size_t ncache, capcache;
 	int depth;      /* xeci_db_begin nesting: 1 = the transaction, more = savepoints */
 	bool aborted;   /* SQLite rolled the whole transaction back under a savepoint */
+	/* xeci_db_begin_light: nested levels are marks, not savepoints */
+	bool light, redo;
+	int64_t mark[XECI_DB_LIGHT_DEPTH]; /* total changes when each nested level began */
 };
 
 int xeci_db_error(xeci_db *db, const char *what)
@@ -232,23 +235,49 @@ static bool txn_lost(xeci_db *db)
 	return db->aborted;
 }
 
+static int begin_outer(xeci_db *db, bool light)
+{
+	if (xeci_db_exec(db, "BEGIN IMMEDIATE") < 0)
+		return XECI_EIO;
+	db->depth = 1;
+	db->aborted = false;
+	db->light = light;
+	db->redo = false;
+	return 0;
+}
+
 int xeci_db_begin(xeci_db *db)
 {
-	if (db->depth == 0) {
-		if (xeci_db_exec(db, "BEGIN IMMEDIATE") < 0)
-			return XECI_EIO;
-		db->depth = 1;
-		db->aborted = false;
-		return 0;
-	}
+	if (db->depth == 0)
+		return begin_outer(db, false);
 	/* inside a group (several requests in one write transaction): a
 	 * savepoint, so that this unit can fail alone */
 	if (txn_lost(db))
 		return xeci_error_setc(XECI_EIO, "%s: the enclosing transaction was rolled back", db->path);
+	if (db->light) {
+		/* no savepoint (it copies every page it sees first, 16 KiB each):
+		 * what the unit changes is counted instead, see rollback */
+		if (db->depth >= XECI_DB_LIGHT_DEPTH)
+			return xeci_error_setc(XECI_EIO, "%s: transactions nested too deep", db->path);
+		db->mark[db->depth++] = sqlite3_total_changes64(db->h);
+		return 0;
+	}
 	if (xeci_db_exec(db, "SAVEPOINT nest") < 0)
 		return XECI_EIO;
 	db->depth++;
 	return 0;
+}
+
+int xeci_db_begin_light(xeci_db *db)
+{
+	if (db->depth)
+		return xeci_error_setc(XECI_EINVALID, "%s: a light transaction cannot nest", db->path);
+	return begin_outer(db, true);
+}
+
+bool xeci_db_redo(xeci_db *db)
+{
+	return db->redo;
 }
 
 int xeci_db_commit(xeci_db *db)
@@ -257,11 +286,12 @@ int xeci_db_commit(xeci_db *db)
 		db->depth--;
 		if (txn_lost(db))
 			return xeci_error_setc(XECI_EIO, "%s: the enclosing transaction was rolled back", db->path);
-		return xeci_db_exec(db, "RELEASE nest");
+		return db->light ? 0 : xeci_db_exec(db, "RELEASE nest");
 	}
 	bool lost = db->depth == 1 && txn_lost(db);
 	db->depth = 0;
 	db->aborted = false;
+	db->light = false;
 	if (lost)
 		return xeci_error_setc(XECI_EIO, "%s: the transaction was rolled back", db->path);
 	if (xeci_db_exec(db, "COMMIT") < 0) {
@@ -276,12 +306,21 @@ void xeci_db_rollback(xeci_db *db)
 {
 	if (db->depth > 1) {
 		db->depth--;
+		if (db->light) {
+			/* A unit that changed nothing has nothing to undo (a failed
+			 * statement undid itself); one that did cannot be undone
+			 * alone: the whole transaction must be redone with savepoints. */
+			if (sqlite3_total_changes64(db->h) != db->mark[db->depth])
+				db->redo = true;
+			return;
+		}
 		if (!txn_lost(db) && xeci_db_exec(db, "ROLLBACK TO nest") == 0)
 			xeci_db_exec(db, "RELEASE nest");
 		return;
 	}
 	db->depth = 0;
 	db->aborted = false;
+	db->light = false;
 	if (!sqlite3_get_autocommit(db->h))
 		xeci_db_exec(db, "ROLLBACK");
 }

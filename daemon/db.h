@@ -1,10 +1,11 @@
 /* The database: one SQLite file in WAL mode with foreign keys on; migrations
  * from schema/ (compiled in) applied at open through PRAGMA user_version.
- * One xeci_db per thread: SQLite connections are not shared between threads. */
+ * An xeci_db is used by one thread at a time (SQLITE_OPEN_NOMUTEX). */
 #ifndef XECI_DB_H
 #define XECI_DB_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct xeci_db xeci_db;
@@ -23,6 +24,17 @@ const char *xeci_db_path(xeci_db *db);
 int xeci_db_begin(xeci_db *db);
 int xeci_db_commit(xeci_db *db);
 void xeci_db_rollback(xeci_db *db);
+/* Group commit without savepoints (a savepoint copies each page it first
+ * touches, 16 KiB, and most units never roll back): a transaction whose
+ * nested begins only note sqlite3_total_changes(). A nested rollback of a
+ * unit that changed no row is free; of one that did, it cannot undo it and
+ * sets xeci_db_redo: the caller must roll the whole transaction back and
+ * run it again under xeci_db_begin (real savepoints). A failed statement
+ * undoes itself (statement journal), so "no row changed" is exact. */
+#define XECI_DB_LIGHT_DEPTH 16
+int xeci_db_begin_light(xeci_db *db);
+/* A nested rollback in a light transaction needed a savepoint. */
+bool xeci_db_redo(xeci_db *db);
 /* 0 outside a transaction, 1 in one, more under savepoints. */
 int xeci_db_depth(xeci_db *db);
 

@@ -26,6 +26,34 @@ static void undo_all(xeci_dbgroup_item *list, int rc)
 		it->undo(it, rc);
 }
 
+/* Every item in the open transaction; false: one left a level open. */
+static bool run_all(xeci_dbgroup_item *list, xeci_db *db)
+{
+	for (xeci_dbgroup_item *it = list; it; it = it->next) {
+		it->run(it, db);
+		if (xeci_db_depth(db) != 1) { /* an item that left a level open: a bug, never commit it */
+			XECI_ERR("dbgroup: an item left transaction depth %d", xeci_db_depth(db));
+			while (xeci_db_depth(db) > 0)
+				xeci_db_rollback(db);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The group again, each item under a real savepoint: in the light pass an
+ * item failed after changing rows, which only a savepoint undoes alone. */
+static int run_again(xeci_dbgroup_item *list, xeci_db *db)
+{
+	xeci_db_rollback(db);
+	for (xeci_dbgroup_item *it = list; it; it = it->next)
+		it->reset(it);
+	int rc = xeci_db_begin(db);
+	if (rc == 0 && !run_all(list, db))
+		rc = XECI_EIO;
+	return rc;
+}
+
 static void group_work(uv_work_t *w)
 {
 	xeci_dbgroup *g = w->data;
@@ -34,23 +62,14 @@ static void group_work(uv_work_t *w)
 		undo_all(g->running, XECI_EIO);
 		return;
 	}
-	int rc = xeci_db_begin(db);
-	if (rc < 0) {
-		undo_all(g->running, rc);
-		return;
-	}
-	for (xeci_dbgroup_item *it = g->running; it; it = it->next) {
-		it->run(it, db);
-		if (xeci_db_depth(db) != 1) /* an item that left a savepoint open: a bug, never commit it */
-			XECI_ERR("dbgroup: an item left transaction depth %d", xeci_db_depth(db));
-	}
-	if (xeci_db_depth(db) != 1) {
-		while (xeci_db_depth(db) > 0)
-			xeci_db_rollback(db);
-		undo_all(g->running, XECI_EIO);
-		return;
-	}
-	rc = xeci_db_commit(db);
+	/* first without savepoints: almost every group commits all its items */
+	int rc = xeci_db_begin_light(db);
+	if (rc == 0 && !run_all(g->running, db))
+		rc = XECI_EIO;
+	if (rc == 0 && xeci_db_redo(db))
+		rc = run_again(g->running, db);
+	if (rc == 0)
+		rc = xeci_db_commit(db);
 	if (rc < 0)
 		undo_all(g->running, rc);
 }
@@ -63,6 +82,10 @@ static void group_after(uv_work_t *w, int status)
 	xeci_dbgroup *g = w->data;
 	xeci_dbgroup_item *list = g->running;
 	g->running = NULL;
+	/* the requests that came meanwhile go to the pool first: its thread
+	 * writes them while this one answers the group that committed (else
+	 * each waits for the other, and 2 cores do the work of one) */
+	launch(g);
 	while (list) {
 		xeci_dbgroup_item *it = list;
 		list = it->next;
@@ -70,7 +93,7 @@ static void group_after(uv_work_t *w, int status)
 	}
 	if (g->head && g->closed)
 		launch(g); /* no check handle any more: the stragglers go now */
-	else if (!g->head && g->stopping && !g->closed)
+	else if (!g->head && !g->running && g->stopping && !g->closed)
 		xeci_dbgroup_stop(g);
 }
 

@@ -1,8 +1,10 @@
 /* Group commit on the libuv thread pool: the write requests that arrive
  * together (in one loop iteration, or while the previous group is on the
- * pool) run in ONE write transaction, each under its own savepoint (see
- * xeci_db_begin), instead of one transaction (WAL frames, the write lock,
- * busy waits between pool threads) each.
+ * pool) run in ONE write transaction instead of one transaction (WAL
+ * frames, the write lock, busy waits between pool threads) each. Each item
+ * fails alone: the group runs without savepoints first
+ * (xeci_db_begin_light) and, if an item that changed rows rolled back,
+ * once more from the start with each item under its own savepoint.
  *
  * One group is on the pool at a time: SQLite has one writer anyway, and two
  * pool threads fighting for the lock sleep in its busy handler (1 to 100 ms
@@ -23,6 +25,9 @@ struct xeci_dbgroup_item {
 	/* on the pool, inside the group's transaction; its own failures it
 	 * rolls back itself (xeci_db_begin/rollback nest) */
 	void (*run)(xeci_dbgroup_item *it, xeci_db *db);
+	/* on the pool: the group runs again from the start (see
+	 * xeci_db_begin_light): forget what run made */
+	void (*reset)(xeci_dbgroup_item *it);
 	/* on the pool: the group did not commit (rc), what run made is void */
 	void (*undo)(xeci_dbgroup_item *it, int rc);
 	/* on the loop, after the commit (or the undo) */

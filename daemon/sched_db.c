@@ -297,31 +297,20 @@ void xeci_lease_clear(xeci_lease *l)
 	memset(l, 0, sizeof(*l));
 }
 
-int xeci_job_db_lease(xeci_lease *out, xeci_db *db, const xeci_agent *a, int64_t now_ms, int64_t lease_ms)
+/* The best queued job the agent can run (platform, capabilities, then
+ * priority and age), into out; none: out->job_id 0. A read in the write
+ * transaction: no other claim can take it before the update below. */
+static int pick_job(xeci_lease *out, xeci_db *db, const xeci_agent *a)
 {
 	sqlite3_stmt *st;
-	memset(out, 0, sizeof(*out));
-	if (!a->state || strcmp(a->state, "active"))
-		return 0;
-	int rc = xeci_db_begin(db);
-	if (rc < 0)
-		return rc;
-	/* The lease row first: its id is the fencing token the job carries. */
-	if (xeci_db_prepare(&st, db, "UPDATE jobs SET state = 'leased', attempts = attempts + 1, agent_id = ?1, "
-				     "lease_deadline = ?2, started_at = coalesce(started_at, unixepoch()), "
-				     "current_test = NULL, tests_done = 0, tests_total = 0 WHERE id = (SELECT j.id FROM jobs j "
-				     "WHERE j.state = 'queued' AND j.platform = ?3 AND NOT EXISTS "
+	if (xeci_db_prepare(&st, db, "SELECT j.id, j.testplan, j.platform, j.suites, j.shard, j.shards, j.build_id "
+				     "FROM jobs j WHERE j.state = 'queued' AND j.platform = ?1 AND NOT EXISTS "
 				     "(SELECT 1 FROM json_each(j.capabilities) c WHERE c.value NOT IN "
-				     "(SELECT value FROM json_each(?4))) ORDER BY j.priority DESC, j.id LIMIT 1) "
-				     "RETURNING id, testplan, platform, suites, shard, shards, build_id") < 0) {
-		xeci_db_rollback(db);
+				     "(SELECT value FROM json_each(?2))) ORDER BY j.priority DESC, j.id LIMIT 1") < 0)
 		return XECI_EIO;
-	}
-	sqlite3_bind_int64(st, 1, a->id);
-	sqlite3_bind_int64(st, 2, now_ms + lease_ms);
-	xeci_db_bind_text(st, 3, a->platform);
-	xeci_db_bind_text(st, 4, a->capabilities ? a->capabilities : "[]");
-	rc = sqlite3_step(st);
+	xeci_db_bind_text(st, 1, a->platform);
+	xeci_db_bind_text(st, 2, a->capabilities ? a->capabilities : "[]");
+	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		out->job_id = sqlite3_column_int64(st, 0);
 		out->testplan = xeci_db_column_strdup(st, 1);
@@ -330,28 +319,54 @@ int xeci_job_db_lease(xeci_lease *out, xeci_db *db, const xeci_agent *a, int64_t
 		out->shard = sqlite3_column_int(st, 4);
 		out->shards = sqlite3_column_int(st, 5);
 		out->build_id = sqlite3_column_int64(st, 6);
-		out->deadline_ms = now_ms + lease_ms;
-		while (sqlite3_step(st) == SQLITE_ROW)
-			;
 	}
 	sqlite3_reset(st);
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : xeci_db_error(db, "lease");
-	if (rc == 0 && out->job_id) {
-		if (xeci_db_prepare(&st, db, "INSERT INTO leases(job_id, agent_id, state) VALUES (?, ?, 'active')") < 0) {
-			rc = XECI_EIO;
-		} else {
-			sqlite3_bind_int64(st, 1, out->job_id);
-			sqlite3_bind_int64(st, 2, a->id);
-			rc = xeci_db_step_done(db, st, "lease");
-			out->lease_id = sqlite3_last_insert_rowid(xeci_db_handle(db));
-		}
-		if (rc == 0 && xeci_db_prepare(&st, db, "UPDATE jobs SET lease_id = ? WHERE id = ?") == 0) {
-			sqlite3_bind_int64(st, 1, out->lease_id);
-			sqlite3_bind_int64(st, 2, out->job_id);
-			rc = xeci_db_step_done(db, st, "lease");
-		}
-	}
-	if (rc < 0) {
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : xeci_db_error(db, "lease");
+}
+
+/* The lease row, then the job leased under it: the row's id is the
+ * fencing token the job carries. */
+static int grant(xeci_lease *l, xeci_db *db, const xeci_agent *a)
+{
+	sqlite3_stmt *st;
+	if (xeci_db_prepare(&st, db, "INSERT INTO leases(job_id, agent_id, state) VALUES (?, ?, 'active')") < 0)
+		return XECI_EIO;
+	sqlite3_bind_int64(st, 1, l->job_id);
+	sqlite3_bind_int64(st, 2, a->id);
+	int rc = xeci_db_step_done(db, st, "lease");
+	if (rc < 0)
+		return rc;
+	l->lease_id = sqlite3_last_insert_rowid(xeci_db_handle(db));
+	if (xeci_db_prepare(&st, db, "UPDATE jobs SET state = 'leased', attempts = attempts + 1, agent_id = ?, "
+				     "lease_id = ?, lease_deadline = ?, started_at = coalesce(started_at, unixepoch()), "
+				     "current_test = NULL, tests_done = 0, tests_total = 0 "
+				     "WHERE id = ? AND state = 'queued'") < 0)
+		return XECI_EIO;
+	sqlite3_bind_int64(st, 1, a->id);
+	sqlite3_bind_int64(st, 2, l->lease_id);
+	sqlite3_bind_int64(st, 3, l->deadline_ms);
+	sqlite3_bind_int64(st, 4, l->job_id);
+	rc = xeci_db_step_done(db, st, "lease");
+	if (rc == 0 && changes(db) != 1) /* cannot be, in one write transaction: never hand it out twice */
+		rc = xeci_error_setc(XECI_ERROR, "job %lld was no longer queued", (long long)l->job_id);
+	return rc;
+}
+
+int xeci_job_db_lease(xeci_lease *out, xeci_db *db, const xeci_agent *a, int64_t now_ms, int64_t lease_ms)
+{
+	memset(out, 0, sizeof(*out));
+	if (!a->state || strcmp(a->state, "active"))
+		return 0;
+	int rc = xeci_db_begin(db);
+	if (rc < 0)
+		return rc;
+	/* a read, a row and an update by rowid: an UPDATE ... RETURNING would
+	 * gather its row in a temporary b-tree first */
+	rc = pick_job(out, db, a);
+	out->deadline_ms = now_ms + lease_ms;
+	if (rc == 0 && out->job_id)
+		rc = grant(out, db, a);
+	if (rc < 0 || !out->job_id) {
 		xeci_db_rollback(db);
 		xeci_lease_clear(out);
 		return rc;
@@ -454,8 +469,10 @@ static int complete_job(xeci_db *db, int64_t job_id, int64_t lease_id, int64_t a
 	int rc = xeci_db_step_done(db, st, "complete job");
 	if (rc == 0 && xeci_db_prepare(&st, db, "UPDATE jobs SET state = 'done', finished_at = unixepoch(), "
 						"lease_deadline = NULL, reason = NULL, result = CASE WHEN EXISTS "
-						"(SELECT 1 FROM job_results r WHERE r.job_id = ?1 AND r.status IN "
-						"('fail', 'crash', 'timeout', 'incomplete', 'abort', 'dmesg-fail')) "
+						"(SELECT 1 FROM job_results r WHERE r.job_id = ?1 AND (r.status = 'fail' OR "
+						/* comparisons, not IN (...): no temporary b-tree of the list */
+						"r.status = 'crash' OR r.status = 'timeout' OR r.status = 'incomplete' OR "
+						"r.status = 'abort' OR r.status = 'dmesg-fail')) "
 						"THEN 'fail' ELSE 'pass' END WHERE id = ?1") < 0)
 		return XECI_EIO;
 	sqlite3_bind_int64(st, 1, job_id);
@@ -466,7 +483,9 @@ static int complete_job(xeci_db *db, int64_t job_id, int64_t lease_id, int64_t a
 		sqlite3_bind_int64(st, 1, lease_id);
 		rc = xeci_db_step_done(db, st, "complete lease");
 	}
-	if (rc == 0 && xeci_db_prepare(&st, db, "UPDATE agents SET infra_failures = 0 WHERE id = ?") == 0) {
+	/* only a streak to end: a write of the same 0 would dirty (and log) the agent's page every job */
+	if (rc == 0 && xeci_db_prepare(&st, db, "UPDATE agents SET infra_failures = 0 WHERE id = ? AND "
+						"infra_failures != 0") == 0) {
 		sqlite3_bind_int64(st, 1, agent_id);
 		rc = xeci_db_step_done(db, st, "agent streak");
 	}

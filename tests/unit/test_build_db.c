@@ -23,67 +23,20 @@
 #include "mail.h"
 #include "util.h"
 
-/* ---- fixture: a temp dir with the database and xeci.conf ------------------- */
-
-typedef struct fx {
-	char dir[256];
-	char dbpath[300];
-	xeci_db *db;
-	xeci_config *cfg;
-	int mid;             /* Message-ID counter */
-} fx;
+#include "test_db_fixture.h"
 
 static int setup(void **state)
 {
-	fx *f = calloc(1, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/xeci-build-db-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->dbpath, sizeof(f->dbpath), "%s/xeci.db", f->dir);
-	if (xeci_db_open(&f->db, f->dbpath) < 0)
-		return -1;
-	if (xeci_db_exec(f->db, "INSERT INTO inboxes (id, name, url) VALUES (1, 'xe', 'file:///x'), "
-			       "(2, 'other', 'file:///o'), (3, 'dri', 'file:///d')") < 0)
-		return -1;
-	*state = f;
-	return 0;
+	return fx_setup(state, "build-db", "INSERT INTO inboxes (id, name, url) VALUES (1, 'xe', 'file:///x'), "
+					  "(2, 'other', 'file:///o'), (3, 'dri', 'file:///d')");
 }
 
 static int teardown(void **state)
 {
-	fx *f = *state;
-	xeci_config_free(f->cfg);
-	xeci_db_close(f->db);
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		return -1;
-	free(f);
-	return 0;
-}
-
-static void load_cfg(fx *f, const char *text)
-{
-	char path[320];
-	snprintf(path, sizeof(path), "%s/xeci.conf", f->dir);
-	assert_int_equal(xeci_file_write_atomic(path, text, strlen(text)), 0);
-	xeci_config_free(f->cfg);
-	f->cfg = NULL;
-	int rc = xeci_config_load_db(&f->cfg, path, f->dbpath);
-	if (rc < 0)
-		fail_msg("config: %s", xeci_error_last());
+	return fx_teardown(state);
 }
 
 /* ---- writing versions as the series stage does ------------------------------- */
-
-static int64_t sql_int(xeci_db *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	assert_int_equal(sqlite3_prepare_v2(xeci_db_handle(db), sql, -1, &st, NULL), SQLITE_OK);
-	int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -999;
-	sqlite3_finalize(st);
-	return v;
-}
 
 static char *mail_text(const char *mid, const char *subject, int patchno)
 {
@@ -162,7 +115,7 @@ static int64_t add_version(fx *f, const vspec *v)
 		sqlite3_finalize(st);
 		sid = sqlite3_last_insert_rowid(h);
 	}
-	int n = ++f->mid;
+	int n = ++f->seq;
 	char cover_mid[64] = "";
 	if (v->cover_prefix) {
 		snprintf(cover_mid, sizeof(cover_mid), "cover-%d@example.com", n);
@@ -223,27 +176,6 @@ static int64_t add_version(fx *f, const vspec *v)
 	return vid;
 }
 
-static int64_t count(fx *f, const char *fmt, ...)
-{
-	char sql[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	return sql_int(f->db, sql);
-}
-
-static void exec(fx *f, const char *fmt, ...)
-{
-	char sql[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	if (xeci_db_exec(f->db, sql) < 0)
-		fail_msg("%s: %s", sql, xeci_error_last());
-}
-
 static const char CFG_DEFAULT_TREE[] =
 	"[inbox \"xe\"]\n\turl = file:///x\n\ttree = drm-tip\n"
 	"[inbox \"dri\"]\n\turl = file:///d\n\ttree = drm-xe\n"
@@ -256,7 +188,7 @@ static const char CFG_DEFAULT_TREE[] =
 static void enqueue_needs_trees(void **state)
 {
 	fx *f = *state;
-	load_cfg(f, "[inbox \"xe\"]\n\turl = file:///x\n[build]\n\tconfig = qemu-kunit\n");
+	fx_load_cfg(f, "[inbox \"xe\"]\n\turl = file:///x\n[build]\n\tconfig = qemu-kunit\n");
 	add_version(f, &(vspec){.inbox = 1, .state = "complete", .completed_at = 1000, .npatches = 2});
 	int added = -1;
 	assert_int_equal(xeci_build_db_enqueue(&added, f->db, f->cfg), 0);
@@ -267,7 +199,7 @@ static void enqueue_needs_trees(void **state)
 static void enqueue_one_row_per_config(void **state)
 {
 	fx *f = *state;
-	load_cfg(f, CFG_DEFAULT_TREE);
+	fx_load_cfg(f, CFG_DEFAULT_TREE);
 	int64_t a = add_version(f, &(vspec){.inbox = 1, .state = "complete", .completed_at = 1000, .npatches = 2,
 					   .cover_prefix = "PATCH"});
 	int64_t b = add_version(f, &(vspec){.inbox = 3, .state = "complete", .completed_at = 1001, .npatches = 1});
@@ -346,7 +278,7 @@ static void assert_tree(fx *f, int64_t vid, const char *want)
 static void routing_by_prefix(void **state)
 {
 	fx *f = *state;
-	load_cfg(f, CFG_ROUTING);
+	fx_load_cfg(f, CFG_ROUTING);
 	/* patch 1's prefix beats xe's default tree */
 	int64_t p1 = add_version(f, &(vspec){.inbox = 1, .state = "complete", .completed_at = 10, .npatches = 2,
 					    .prefix = "PATCH drm-xe-next"});
@@ -407,7 +339,7 @@ static void routing_by_prefix(void **state)
 static void enqueue_duplicate_cover_rows(void **state)
 {
 	fx *f = *state;
-	load_cfg(f, "[inbox \"xe\"]\n\turl = file:///x\n"
+	fx_load_cfg(f, "[inbox \"xe\"]\n\turl = file:///x\n"
 		    "[tree \"drm-xe\"]\n\turl = file:///trees/xe\n\tprefix = drm-xe-next\n\tconfig = xe-hw\n"
 		    "[build]\n\tconfig = qemu-kunit\n");
 	/* routed by prefix: its tree's one config */
@@ -449,7 +381,7 @@ static void enqueue_duplicate_cover_rows(void **state)
 static void claim_newest_first(void **state)
 {
 	fx *f = *state;
-	load_cfg(f, "[inbox \"xe\"]\n\turl = file:///x\n\ttree = drm-tip\n"
+	fx_load_cfg(f, "[inbox \"xe\"]\n\turl = file:///x\n\ttree = drm-tip\n"
 		    "[tree \"drm-tip\"]\n\turl = file:///trees/tip\n[build]\n\tconfig = qemu-kunit\n");
 	int64_t id;
 	assert_int_equal(xeci_build_db_claim(&id, f->db), 0);
@@ -487,7 +419,7 @@ static void claim_newest_first(void **state)
 static void cancel_superseded(void **state)
 {
 	fx *f = *state;
-	load_cfg(f, CFG_DEFAULT_TREE);
+	fx_load_cfg(f, CFG_DEFAULT_TREE);
 	int64_t v1 = add_version(f, &(vspec){.inbox = 1, .state = "complete", .completed_at = 100, .npatches = 1});
 	int64_t sid = count(f, "SELECT series_id FROM series_versions WHERE id = %lld", (long long)v1);
 	int added, n = -1;
@@ -537,7 +469,7 @@ static void cancel_superseded(void **state)
 static void recover_after_stop(void **state)
 {
 	fx *f = *state;
-	load_cfg(f, CFG_DEFAULT_TREE);
+	fx_load_cfg(f, CFG_DEFAULT_TREE);
 	for (int i = 0; i < 3; i++)
 		add_version(f, &(vspec){.inbox = 1, .state = "complete", .completed_at = 100 + i, .npatches = 1});
 	int added, n = -1;
@@ -608,7 +540,7 @@ static void recover_after_stop(void **state)
 static void finish_get_list(void **state)
 {
 	fx *f = *state;
-	load_cfg(f, CFG_DEFAULT_TREE);
+	fx_load_cfg(f, CFG_DEFAULT_TREE);
 	int64_t v1 = add_version(f, &(vspec){.inbox = 1, .state = "complete", .completed_at = 100, .npatches = 1,
 					    .version = 3});
 	int64_t sid = count(f, "SELECT series_id FROM series_versions WHERE id = %lld", (long long)v1);
@@ -711,7 +643,7 @@ static void finish_get_list(void **state)
 static void set_apply(void **state)
 {
 	fx *f = *state;
-	load_cfg(f, CFG_DEFAULT_TREE);
+	fx_load_cfg(f, CFG_DEFAULT_TREE);
 	add_version(f, &(vspec){.inbox = 1, .state = "complete", .completed_at = 100, .npatches = 2});
 	int added;
 	assert_int_equal(xeci_build_db_enqueue(&added, f->db, f->cfg), 0);

@@ -24,132 +24,22 @@
 #include "sched_db.h"
 #include "util.h"
 
-/* ---- fixture: a temp dir with the database and xeci.conf ------------------- */
-
-typedef struct fx {
-	char dir[256];
-	char dbpath[300];
-	xeci_db *db;
-	xeci_config *cfg;
-	int key;             /* posting_key counter */
-} fx;
+#include "test_db_fixture.h"
 
 static int setup(void **state)
 {
-	fx *f = calloc(1, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/xeci-sched-db-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->dbpath, sizeof(f->dbpath), "%s/xeci.db", f->dir);
-	if (xeci_db_open(&f->db, f->dbpath) < 0)
-		return -1;
-	if (xeci_db_exec(f->db, "INSERT INTO inboxes (id, name, url) VALUES (1, 'xe', 'file:///x')") < 0)
-		return -1;
-	*state = f;
-	return 0;
+	return fx_setup(state, "sched-db", "INSERT INTO inboxes (id, name, url) VALUES (1, 'xe', 'file:///x')");
 }
 
 static int teardown(void **state)
 {
-	fx *f = *state;
-	xeci_config_free(f->cfg);
-	xeci_db_close(f->db);
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		return -1;
-	free(f);
-	return 0;
-}
-
-static void load_cfg(fx *f, const char *text)
-{
-	char path[320];
-	snprintf(path, sizeof(path), "%s/xeci.conf", f->dir);
-	assert_int_equal(xeci_file_write_atomic(path, text, strlen(text)), 0);
-	xeci_config_free(f->cfg);
-	f->cfg = NULL;
-	int rc = xeci_config_load_db(&f->cfg, path, f->dbpath);
-	if (rc < 0)
-		fail_msg("config: %s", xeci_error_last());
+	return fx_teardown(state);
 }
 
 static const char CFG_PLANS[] =
 	"[testplan \"xe-fault\"]\n\tsuites = igt:a.testlist igt:b.testlist\n\tplatforms = lnl bmg\n"
 	"\tshards = 2\n\tcapabilities = fault-mode\n"
 	"[testplan \"qemu\"]\n\tsuites = kunit:xe ktap:hmm-tests\n\tplatforms = qemu\n";
-
-/* ---- SQL helpers (sqlite3_mprintf: %Q quotes, %lld) ------------------------ */
-
-static int64_t count(fx *f, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *sql = sqlite3_vmprintf(fmt, ap);
-	va_end(ap);
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(xeci_db_handle(f->db), sql, -1, &st, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(xeci_db_handle(f->db)));
-	int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -999;
-	sqlite3_finalize(st);
-	sqlite3_free(sql);
-	return v;
-}
-
-/* The first column of the first row as a string ("(null)" for NULL,
- * "(none)" for no row); caller frees. */
-static char *text(fx *f, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *sql = sqlite3_vmprintf(fmt, ap);
-	va_end(ap);
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(xeci_db_handle(f->db), sql, -1, &st, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(xeci_db_handle(f->db)));
-	char *s;
-	if (sqlite3_step(st) != SQLITE_ROW)
-		s = strdup("(none)");
-	else if (sqlite3_column_type(st, 0) == SQLITE_NULL)
-		s = strdup("(null)");
-	else
-		s = strdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	sqlite3_free(sql);
-	return s;
-}
-
-#define assert_text(f, want, ...)                                                                                      \
-	do {                                                                                                           \
-		char *got_ = text(f, __VA_ARGS__);                                                                     \
-		if (strcmp(got_, want))                                                                                \
-			fail_msg("%s:%d: got \"%s\", want \"%s\"", __FILE__, __LINE__, got_, want);                   \
-		free(got_);                                                                                            \
-	} while (0)
-
-#define assert_text_has(f, needle, ...)                                                                                \
-	do {                                                                                                           \
-		char *got_ = text(f, __VA_ARGS__);                                                                     \
-		if (!strstr(got_, needle))                                                                             \
-			fail_msg("%s:%d: \"%s\" lacks \"%s\"", __FILE__, __LINE__, got_, needle);                     \
-		free(got_);                                                                                            \
-	} while (0)
-
-static void exec(fx *f, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *sql = sqlite3_vmprintf(fmt, ap);
-	va_end(ap);
-	if (xeci_db_exec(f->db, sql) < 0)
-		fail_msg("%s: %s", sql, xeci_error_last());
-	sqlite3_free(sql);
-}
-
-static int64_t last_id(fx *f)
-{
-	return sqlite3_last_insert_rowid(xeci_db_handle(f->db));
-}
 
 /* A series and one version of it (state, base_commit); returns the version id. */
 static int64_t add_version(fx *f, const char *state, const char *base)
@@ -159,7 +49,7 @@ static int64_t add_version(fx *f, const char *state, const char *base)
 	exec(f, "INSERT INTO series_versions (series_id, inbox_id, posting_key, version, subject, author, total, "
 		"received, base_commit, state, completed_at) VALUES (%lld, 1, 'key-%d', 1, 'drm/xe: a change', "
 		"'a@example.com', 1, 1, %Q, %Q, 1000)",
-	     (long long)sid, ++f->key, base, state);
+	     (long long)sid, ++f->seq, base, state);
 	return last_id(f);
 }
 
@@ -366,13 +256,13 @@ static void enqueue_jobs(void **state)
 {
 	fx *f = *state;
 	/* no testplans: nothing */
-	load_cfg(f, "");
+	fx_load_cfg(f, "");
 	int64_t v1 = add_version(f, "complete", "base1");
 	int64_t b1 = add_build(f, v1, "drm-tip", "xe-hw", "passed", 100, "base1", "c1");
 	assert_int_equal(enqueue(f), 0);
 	assert_int_equal(count(f, "SELECT count(*) FROM jobs"), 0);
 
-	load_cfg(f, CFG_PLANS);
+	fx_load_cfg(f, CFG_PLANS);
 	assert_int_equal(f->cfg->ntestplans, 2);
 	int64_t v2 = add_version(f, "complete", "base1");
 	int64_t b2 = add_build(f, v2, "drm-tip", "xe-hw", "passed", 200, "base1", "c2");
@@ -451,7 +341,7 @@ static void enqueue_jobs(void **state)
 	assert_int_equal(enqueue(f), 5);
 	assert_int_equal(enqueue(f), 0);
 	/* testplans gone from the config: nothing for a new passed build */
-	load_cfg(f, "");
+	fx_load_cfg(f, "");
 	int64_t v9 = add_version(f, "complete", "base3");
 	int64_t b9 = add_build(f, v9, "drm-tip", "xe-hw", "passed", 5, "base3", "c9");
 	assert_int_equal(enqueue(f), 0);
@@ -463,7 +353,7 @@ static void enqueue_jobs(void **state)
 static void lease_rules(void **state)
 {
 	fx *f = *state;
-	load_cfg(f, CFG_PLANS);
+	fx_load_cfg(f, CFG_PLANS);
 	int64_t b1 = passed_series_build(f, 100, NULL);
 	int64_t b2 = passed_series_build(f, 200, NULL);
 	assert_int_equal(enqueue(f), 10);
@@ -571,7 +461,7 @@ static void lease_rules(void **state)
 static void lease_distinct(void **state)
 {
 	fx *f = *state;
-	load_cfg(f, CFG_PLANS);
+	fx_load_cfg(f, CFG_PLANS);
 	for (int i = 0; i < 8; i++)
 		passed_series_build(f, 10 * (i % 3), NULL);
 	assert_int_equal(enqueue(f), 40);
@@ -629,7 +519,7 @@ static void lease_distinct(void **state)
 static void lease_empty_queue(void **state)
 {
 	fx *f = *state;
-	load_cfg(f, CFG_PLANS);
+	fx_load_cfg(f, CFG_PLANS);
 	xeci_agent q;
 	char *tq = new_agent(f, &q, "qemu1", "qemu", NULL);
 	xeci_lease l;
@@ -650,7 +540,7 @@ static void lease_empty_queue(void **state)
 static void heartbeat(void **state)
 {
 	fx *f = *state;
-	load_cfg(f, CFG_PLANS);
+	fx_load_cfg(f, CFG_PLANS);
 	passed_series_build(f, 1, NULL);
 	assert_int_equal(enqueue(f), 5);
 	xeci_agent a, b;
@@ -736,7 +626,7 @@ static int64_t qemu_job(fx *f, xeci_lease *l, const xeci_agent *a, int64_t now)
 static void results(void **state)
 {
 	fx *f = *state;
-	load_cfg(f, CFG_PLANS);
+	fx_load_cfg(f, CFG_PLANS);
 	for (int i = 0; i < 14; i++)
 		passed_series_build(f, 1, NULL);
 	assert_int_equal(enqueue(f), 70);
@@ -893,7 +783,7 @@ static void results(void **state)
 static void expire(void **state)
 {
 	fx *f = *state;
-	load_cfg(f, CFG_PLANS);
+	fx_load_cfg(f, CFG_PLANS);
 	passed_series_build(f, 10, NULL);
 	passed_series_build(f, 5, NULL);
 	assert_int_equal(enqueue(f), 10);
@@ -989,7 +879,7 @@ static void expire(void **state)
 static void expire_many(void **state)
 {
 	fx *f = *state;
-	load_cfg(f, CFG_PLANS);
+	fx_load_cfg(f, CFG_PLANS);
 	for (int i = 0; i < 6; i++)
 		passed_series_build(f, i, NULL);
 	assert_int_equal(enqueue(f), 30);
@@ -1026,7 +916,7 @@ static void expire_many(void **state)
 static void fail_job(void **state)
 {
 	fx *f = *state;
-	load_cfg(f, CFG_PLANS);
+	fx_load_cfg(f, CFG_PLANS);
 	passed_series_build(f, 10, NULL);
 	passed_series_build(f, 5, NULL);
 	assert_int_equal(enqueue(f), 10);
@@ -1119,7 +1009,7 @@ static void fail_job(void **state)
 static void remove_requeue(void **state)
 {
 	fx *f = *state;
-	load_cfg(f, CFG_PLANS);
+	fx_load_cfg(f, CFG_PLANS);
 	passed_series_build(f, 10, NULL);
 	passed_series_build(f, 5, NULL);
 	assert_int_equal(enqueue(f), 10);
@@ -1202,7 +1092,7 @@ static void remove_requeue(void **state)
 static void cancel_superseded(void **state)
 {
 	fx *f = *state;
-	load_cfg(f, CFG_PLANS);
+	fx_load_cfg(f, CFG_PLANS);
 	int64_t v1, v2;
 	int64_t b1 = passed_series_build(f, 10, &v1);
 	int64_t b2 = passed_series_build(f, 5, &v2);

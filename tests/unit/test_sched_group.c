@@ -23,13 +23,7 @@
 #include "sched_db.h"
 #include "util.h"
 
-typedef struct fx {
-	char dir[256];
-	char dbpath[300];
-	xeci_db *db;
-	xeci_config *cfg;
-	int key;
-} fx;
+#include "test_db_fixture.h"
 
 /* xe-fault: 2 platforms x 2 shards, needs fault-mode; qemu: 1 shard. 5 jobs a build. */
 static const char CFG_PLANS[] =
@@ -39,60 +33,15 @@ static const char CFG_PLANS[] =
 
 static int setup(void **state)
 {
-	fx *f = calloc(1, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/xeci-sched-group-XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (fx_setup(state, "sched-group", "INSERT INTO inboxes (id, name, url) VALUES (1, 'xe', 'file:///x')") < 0)
 		return -1;
-	snprintf(f->dbpath, sizeof(f->dbpath), "%s/xeci.db", f->dir);
-	if (xeci_db_open(&f->db, f->dbpath) < 0 ||
-	    xeci_db_exec(f->db, "INSERT INTO inboxes (id, name, url) VALUES (1, 'xe', 'file:///x')") < 0)
-		return -1;
-	char path[320];
-	snprintf(path, sizeof(path), "%s/xeci.conf", f->dir);
-	if (xeci_file_write_atomic(path, CFG_PLANS, strlen(CFG_PLANS)) < 0 ||
-	    xeci_config_load_db(&f->cfg, path, f->dbpath) < 0)
-		return -1;
-	*state = f;
+	fx_load_cfg(*state, CFG_PLANS);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	fx *f = *state;
-	xeci_config_free(f->cfg);
-	xeci_db_close(f->db);
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		return -1;
-	free(f);
-	return 0;
-}
-
-static int64_t count(fx *f, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *sql = sqlite3_vmprintf(fmt, ap);
-	va_end(ap);
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(xeci_db_handle(f->db), sql, -1, &st, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(xeci_db_handle(f->db)));
-	int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -999;
-	sqlite3_finalize(st);
-	sqlite3_free(sql);
-	return v;
-}
-
-static void exec(fx *f, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *sql = sqlite3_vmprintf(fmt, ap);
-	va_end(ap);
-	if (xeci_db_exec(f->db, sql) < 0)
-		fail_msg("%s: %s", sql, xeci_error_last());
-	sqlite3_free(sql);
+	return fx_teardown(state);
 }
 
 /* A passed build of a new complete series version, of priority prio. */
@@ -103,7 +52,7 @@ static void passed_build(fx *f, int64_t prio)
 	exec(f, "INSERT INTO series_versions (series_id, inbox_id, posting_key, version, subject, author, total, "
 		"received, base_commit, state, completed_at) VALUES (%lld, 1, 'key-%d', 1, 'x', 'a@example.com', "
 		"1, 1, 'base1', 'complete', 1000)",
-	     (long long)sid, ++f->key);
+	     (long long)sid, ++f->seq);
 	int64_t vid = sqlite3_last_insert_rowid(xeci_db_handle(f->db));
 	exec(f, "INSERT INTO builds (version_id, tree, config, state, priority, base_commit, commit_id) VALUES "
 		"(%lld, 'drm-tip', 'xe-hw', 'passed', %lld, 'base1', 'c0ffee')",
