@@ -1,8 +1,9 @@
+#define OPENSSL_SUPPRESS_DEPRECATED /* SHA256_Init: see xeci_sha256_hex */
 #include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,23 +140,19 @@ int xeci_mkdir_p(const char *path, unsigned mode)
 	return rc ? xeci_error_setc(XECI_EIO, "mkdir %s: %s", path, strerror(errno)) : 0;
 }
 
-/* The digest is fetched once: fetching it per call (what EVP_sha256() does
- * under OpenSSL 3) cost a third of a small mail's parse time. */
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-static EVP_MD *sha256_md;
-
-static void sha256_fetch(void)
-{
-	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
+/* OpenSSL's low-level SHA-256, not EVP: the first EVP call of a process
+ * initialises OpenSSL 3's providers and algorithm tables (and reads
+ * openssl.cnf), ~2 ms, a sixth of a one-message `xeci ingest`; these
+ * functions are the same code (SHA-NI when the CPU has it) without that.
+ * They are deprecated in OpenSSL 3 but kept; build.c's EVP stays EVP. */
 void xeci_sha256_hex(char out[65], const void *data, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-	pthread_once(&sha256_once, sha256_fetch);
-	EVP_Digest(data, len, md, &mdlen, sha256_md ? sha256_md : EVP_sha256(), NULL);
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	SHA256_CTX c;
+	SHA256_Init(&c);
+	SHA256_Update(&c, data, len);
+	SHA256_Final(md, &c);
 	for (int i = 0; i < 32; i++) {
 		out[2 * i] = hex[md[i] >> 4];
 		out[2 * i + 1] = hex[md[i] & 15];

@@ -57,6 +57,15 @@ int xeci_inbox_git_fetch(const char *url, const char *mirror_dir,
  * has them, for every libgit2 user in the process. */
 void xeci_inbox_git_set_io_timeout(int seconds);
 
+/* On by default: a local bare epoch that gitdir.h calls plain is read
+ * without libgit2 (refs with gitdir.c, objects with pack_read.c), libgit2
+ * being initialised only for what those leave to it. Off: libgit2 opens
+ * and reads every epoch (tests compare the two). Process-wide. */
+void xeci_inbox_git_set_plain(bool on);
+/* Epoch repositories opened with libgit2 so far (process-wide): tests check
+ * with it that the plain path ran. */
+unsigned xeci_inbox_git_libgit2_opens(void);
+
 /* Atom state kept between polls. */
 typedef struct xeci_atom_state {
 	char *etag;

@@ -6,6 +6,7 @@
 #include "inbox_int.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 
 #include "buf.h"
 #include "error.h"
+#include "gitdir.h"
 #include "http.h"
 #include "log.h"
 #include "pack_read.h"
@@ -33,7 +35,32 @@ typedef struct walk {
 	void *payload;
 	xeci_inbox_progress_fn progress;
 	void *progress_payload;
+	bool git_ready;     /* git_libgit2_init done (only when something needs libgit2) */
 } walk;
+
+/* Off (tests only): every epoch is read through libgit2, as before the
+ * plain path, so that both can be compared on the same repositories. */
+static atomic_bool plain_on = true;
+
+void xeci_inbox_git_set_plain(bool on)
+{
+	atomic_store(&plain_on, on);
+}
+
+static atomic_uint libgit2_opens;
+
+unsigned xeci_inbox_git_libgit2_opens(void)
+{
+	return atomic_load(&libgit2_opens);
+}
+
+/* One epoch's repository. A plain one (gitdir.h) is read with gitdir.c and
+ * pack_read.c alone; libgit2 opens it only for what those leave to it. */
+typedef struct epoch {
+	char *path;
+	git_repository *repo; /* NULL until libgit2 is needed */
+	bool plain;
+} epoch;
 
 static int git_fail(int code, const char *what, const char *where)
 {
@@ -268,16 +295,42 @@ done:
 	return rc;
 }
 
-static int open_local_epoch(git_repository **out, const char *dir, int epoch)
+/* Reading an epoch touches every blob once: skip re-hashing each object
+ * read (zlib's checksums and the pack's still guard the data), and bound the
+ * pack memory mapped at once, so the RSS of a fetch does not grow with the
+ * epoch. */
+static void tune_libgit2(void)
 {
-	xeci_buf path = XECI_BUF_INIT;
-	int rc = 0;
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, (size_t)8 << 20);
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, (size_t)32 << 20);
+	/* each object is read once: libgit2's object cache would only grow */
+	git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 0);
+}
 
-	xeci_buf_printf(&path, "%s/git/%d.git", dir, epoch);
-	if (git_repository_open_bare(out, path.ptr) < 0)
-		rc = git_fail(XECI_EIO, "opening epoch", path.ptr);
-	xeci_buf_free(&path);
-	return rc;
+/* libgit2's global set-up, the first time something needs libgit2: it is
+ * most of the cost of reading one new message (gitconfig.h says why). */
+static void git_up(walk *w)
+{
+	if (w->git_ready)
+		return;
+	git_libgit2_init();
+	xeci_inbox_gitstream_register();
+	tune_libgit2();
+	w->git_ready = true;
+}
+
+/* The epoch's libgit2 repository, opened on first use. */
+static int epoch_repo(git_repository **out, walk *w, epoch *ep)
+{
+	if (!ep->repo) {
+		git_up(w);
+		atomic_fetch_add(&libgit2_opens, 1);
+		if (git_repository_open_bare(&ep->repo, ep->path) < 0)
+			return git_fail(XECI_EIO, "opening epoch", ep->path);
+	}
+	*out = ep->repo;
+	return 0;
 }
 
 /* --- walking ------------------------------------------------------------- */
@@ -401,6 +454,22 @@ static int list_new_commits(git_oid **out, size_t *n, walk *w, git_repository *r
 
 /* --- the fast path: our own pack reader ---------------------------------- */
 
+/* Where the fast path reads objects: the packs, then (for a plain epoch,
+ * git_dir set) loose objects, as a single new message is: git fast-import
+ * writes fewer than fastimport.unpackLimit (100) objects loose. */
+typedef struct objects {
+	xeci_packs *packs;
+	const char *git_dir; /* NULL: packs only */
+} objects;
+
+static int obj_read(char **data, size_t *len, int *type, const objects *o, const git_oid *oid)
+{
+	int rc = xeci_packs_read(data, len, type, o->packs, oid->id);
+	if (rc == XECI_ENOTFOUND && o->git_dir)
+		rc = xeci_gitdir_loose_read(data, len, type, o->git_dir, oid->id);
+	return rc;
+}
+
 /* One commit to hand over, and its tree (zero when not known yet). */
 typedef struct commit_ref {
 	git_oid commit, tree;
@@ -409,8 +478,9 @@ typedef struct commit_ref {
 static bool parse_hex_line(git_oid *out, const char **p, const char *end, const char *key)
 {
 	size_t k = strlen(key);
+	/* not git_oid_fromstrn: its error path needs git_libgit2_init */
 	if ((size_t)(end - *p) < k + GIT_OID_HEXSZ + 1 || memcmp(*p, key, k) || (*p)[k + GIT_OID_HEXSZ] != '\n' ||
-	    git_oid_fromstrn(out, *p + k, GIT_OID_HEXSZ) < 0)
+	    xeci_gitdir_oid_fromhex(out->id, *p + k) < 0)
 		return false;
 	*p += k + GIT_OID_HEXSZ + 1;
 	return true;
@@ -418,12 +488,12 @@ static bool parse_hex_line(git_oid *out, const char **p, const char *end, const 
 
 /* A commit's tree and its parents (at most 2 counted: a merge ends the fast
  * walk). false when it is not a commit this walk understands. */
-static bool read_commit(git_oid *tree, git_oid *parent, int *nparents, xeci_packs *packs, const git_oid *oid)
+static bool read_commit(git_oid *tree, git_oid *parent, int *nparents, const objects *o, const git_oid *oid)
 {
 	char *data;
 	size_t len;
 	int type;
-	if (xeci_packs_read(&data, &len, &type, packs, oid->id) < 0)
+	if (obj_read(&data, &len, &type, o, oid) < 0)
 		return false;
 	const char *p = data, *end = data + len;
 	bool ok = type == XECI_PACK_COMMIT && parse_hex_line(tree, &p, end, "tree ");
@@ -442,18 +512,22 @@ static bool read_commit(git_oid *tree, git_oid *parent, int *nparents, xeci_pack
  * the first-parent chain read once with the pack reader, as the revwalk
  * gives it for the linear history of an epoch. false (the caller asks
  * libgit2's revwalk) at a merge or an object the reader leaves to libgit2. */
-static bool list_fast(commit_ref **out, size_t *n, xeci_packs *packs, const git_oid *master, const git_oid *hide)
+static bool list_fast(commit_ref **out, size_t *n, bool *met, const objects *o, const git_oid *master,
+		      const git_oid *hide)
 {
 	commit_ref *refs = NULL;
 	size_t cap = 0;
 	git_oid oid = *master;
 	*n = 0;
+	*met = false;
 	for (;;) {
 		git_oid tree, parent;
 		int nparents;
-		if (hide && git_oid_equal(&oid, hide))
+		if (hide && git_oid_equal(&oid, hide)) {
+			*met = true;
 			break;
-		if (!read_commit(&tree, &parent, &nparents, packs, &oid) || nparents > 1) {
+		}
+		if (!read_commit(&tree, &parent, &nparents, o, &oid) || nparents > 1) {
 			free(refs);
 			return false;
 		}
@@ -493,19 +567,19 @@ static bool tree_entry(git_oid *out, const char *tree, size_t len, const char *n
 /* hand_over with the pack reader: 1 when handed over (the callback's result
  * in *rc), 0 when something is not as expected and libgit2 must read it (the
  * same errors and messages as ever). */
-static int hand_over_fast(int *rc, walk *w, xeci_packs *packs, const commit_ref *c, int epoch)
+static int hand_over_fast(int *rc, walk *w, const objects *o, const commit_ref *c, int epoch)
 {
 	char *tree = NULL, *blob = NULL;
 	size_t tlen, blen;
 	int type;
 	git_oid zero = {{0}}, boid;
 	bool removed = false;
-	if (git_oid_equal(&c->tree, &zero) || xeci_packs_read(&tree, &tlen, &type, packs, c->tree.id) < 0)
+	if (git_oid_equal(&c->tree, &zero) || obj_read(&tree, &tlen, &type, o, &c->tree) < 0)
 		return 0;
 	bool ok = type == XECI_PACK_TREE &&
 		  (tree_entry(&boid, tree, tlen, "m") || (removed = tree_entry(&boid, tree, tlen, "d")));
 	free(tree);
-	if (!ok || xeci_packs_read(&blob, &blen, &type, packs, boid.id) < 0)
+	if (!ok || obj_read(&blob, &blen, &type, o, &boid) < 0)
 		return 0;
 	if (type != XECI_PACK_BLOB) {
 		free(blob);
@@ -523,37 +597,99 @@ static int hand_over_fast(int *rc, walk *w, xeci_packs *packs, const commit_ref 
 	return 1;
 }
 
+/* The tip of master: 1 with *master, 0 when the epoch has no master yet. */
+static int epoch_tip(git_oid *master, walk *w, epoch *ep)
+{
+	git_repository *repo;
+	int rc;
+	if (ep->plain) {
+		rc = xeci_gitdir_ref(master->id, ep->path, "refs/heads/master");
+		if (rc == 0 || rc == XECI_ENOTFOUND)
+			return rc == 0;
+	}
+	if ((rc = epoch_repo(&repo, w, ep)) < 0)
+		return rc;
+	if ((rc = git_reference_name_to_id(master, repo, "refs/heads/master")) < 0)
+		return rc == GIT_ENOTFOUND ? 0 /* no message yet */
+					   : git_fail(XECI_EIO, "reading master of epoch", w->url);
+	return 1;
+}
+
+/* The commits after the cursor without libgit2: when the cursor is a
+ * readable commit met on master's first-parent chain (what cursor_to_hide
+ * would find), or there is no cursor. false: libgit2 decides (a cursor gone
+ * or off master, a merge, an object pack_read.c leaves to libgit2). */
+static bool list_plain(commit_ref **out, size_t *n, const objects *o, const git_oid *master,
+		       const xeci_inbox_cursor *cur)
+{
+	git_oid hide, tree, parent;
+	int nparents;
+	bool met;
+	if (!cur->commit[0])
+		return list_fast(out, n, &met, o, master, NULL);
+	if (strlen(cur->commit) != GIT_OID_HEXSZ || xeci_gitdir_oid_fromhex(hide.id, cur->commit) < 0 ||
+	    !read_commit(&tree, &parent, &nparents, o, &hide))
+		return false;
+	if (!list_fast(out, n, &met, o, master, &hide))
+		return false;
+	if (!met) {
+		free(*out);
+		*out = NULL;
+		return false;
+	}
+	return true;
+}
+
+/* The commits after the cursor with libgit2's help, as before the plain
+ * path: cursor_to_hide decides where to start (and warns). */
+static int list_libgit2(commit_ref **out, size_t *n, walk *w, epoch *ep, const objects *o,
+			const git_oid *master, const xeci_inbox_cursor *cur)
+{
+	git_repository *repo;
+	git_oid hide;
+	bool met;
+	int rc;
+	if ((rc = epoch_repo(&repo, w, ep)) < 0)
+		return rc;
+	bool hidden = cursor_to_hide(&hide, repo, master, cur, w->url) == 1;
+	if (list_fast(out, n, &met, o, master, hidden ? &hide : NULL))
+		return 0;
+	git_oid *oids = NULL;
+	if ((rc = list_new_commits(&oids, n, w, repo, master, hidden ? &hide : NULL, cur)) < 0)
+		return rc;
+	*out = xeci_calloc(*n ? *n : 1, sizeof(**out)); /* trees unknown: read by the commit */
+	for (size_t i = 0; i < *n; i++)
+		(*out)[i].commit = oids[i];
+	free(oids);
+	return 0;
+}
+
 /* Walks master of one epoch oldest first from after the cursor; moves the
  * cursor forward as the caller accepts each commit. The pack reader reads
  * what it can (each commit once, delta chains in order); libgit2 reads the
  * rest, as before. */
-static int walk_epoch(walk *w, git_repository *repo, xeci_inbox_cursor *cur)
+static int walk_epoch(walk *w, epoch *ep, xeci_inbox_cursor *cur)
 {
-	git_oid master, hide;
+	git_oid master;
 	commit_ref *refs = NULL;
 	xeci_packs *packs = NULL;
-	size_t n;
+	size_t n = 0;
 	uint64_t done = 0;
 	int rc;
 
-	if ((rc = git_reference_name_to_id(&master, repo, "refs/heads/master")) < 0)
-		return rc == GIT_ENOTFOUND ? 0 /* no message yet */
-					   : git_fail(XECI_EIO, "reading master of epoch", w->url);
-	bool hidden = cursor_to_hide(&hide, repo, &master, cur, w->url) == 1;
-	xeci_packs_open(&packs, git_repository_path(repo));
-	if (!list_fast(&refs, &n, packs, &master, hidden ? &hide : NULL)) {
-		git_oid *oids = NULL;
-		if ((rc = list_new_commits(&oids, &n, w, repo, &master, hidden ? &hide : NULL, cur)) < 0) {
-			xeci_packs_free(packs);
-			return rc;
-		}
-		refs = xeci_calloc(n ? n : 1, sizeof(*refs)); /* trees unknown: read by the commit */
-		for (size_t i = 0; i < n; i++)
-			refs[i].commit = oids[i];
-		free(oids);
+	if ((rc = epoch_tip(&master, w, ep)) <= 0)
+		return rc;
+	xeci_packs_open(&packs, ep->path);
+	objects o = {packs, ep->plain ? ep->path : NULL};
+	if (!(ep->plain && list_plain(&refs, &n, &o, &master, cur)) &&
+	    (rc = list_libgit2(&refs, &n, w, ep, &o, &master, cur)) < 0) {
+		xeci_packs_free(packs);
+		return rc;
 	}
 	for (size_t i = n; i-- > 0;) {
-		if (!hand_over_fast(&rc, w, packs, &refs[i], cur->epoch))
+		git_repository *repo;
+		if (!hand_over_fast(&rc, w, &o, &refs[i], cur->epoch) &&
+		    (rc = epoch_repo(&repo, w, ep)) == 0)
 			rc = hand_over(w, repo, &refs[i].commit, cur->epoch);
 		if (rc < 0)
 			break;
@@ -580,34 +716,49 @@ static size_t cursor_for(xeci_inbox_cursor **cursors, size_t *ncursors, int epoc
 	return (*ncursors)++;
 }
 
+/* The repository of one epoch: the mirror (fetched first) for a remote
+ * inbox, else the inbox's own git/N.git. */
+static int epoch_open(epoch *ep, walk *w, const char *base, const char *mirror_dir, bool remote, int e)
+{
+	xeci_buf path = XECI_BUF_INIT;
+	int rc = 0;
+	memset(ep, 0, sizeof(*ep));
+	if (remote) {
+		git_up(w);
+		if ((rc = mirror_epoch(&ep->repo, mirror_dir, base, e)) < 0)
+			return rc;
+		ep->path = xeci_strdup(git_repository_path(ep->repo));
+	} else {
+		xeci_buf_printf(&path, "%s/git/%d.git", base, e);
+		ep->path = xeci_buf_detach(&path);
+	}
+	ep->plain = atomic_load(&plain_on) && xeci_gitdir_check(ep->path) == 0;
+	/* not plain: libgit2 opens it now, as it always did, and says why not */
+	if (!ep->plain && !ep->repo)
+		rc = epoch_repo(&ep->repo, w, ep);
+	return rc;
+}
+
+static void epoch_close(epoch *ep)
+{
+	git_repository_free(ep->repo);
+	free(ep->path);
+}
+
 static int fetch_epochs(walk *w, const char *base, const char *mirror_dir, bool remote,
 			int *epochs, size_t nepochs, xeci_inbox_cursor **cursors, size_t *ncursors)
 {
 	for (size_t i = 0; i < nepochs; i++) {
-		git_repository *repo = NULL;
+		epoch ep;
 		size_t c = cursor_for(cursors, ncursors, epochs[i]);
-		int rc = remote ? mirror_epoch(&repo, mirror_dir, base, epochs[i])
-				: open_local_epoch(&repo, base, epochs[i]);
+		int rc = epoch_open(&ep, w, base, mirror_dir, remote, epochs[i]);
 		if (rc == 0)
-			rc = walk_epoch(w, repo, &(*cursors)[c]);
-		git_repository_free(repo);
+			rc = walk_epoch(w, &ep, &(*cursors)[c]);
+		epoch_close(&ep);
 		if (rc < 0)
 			return rc;
 	}
 	return 0;
-}
-
-/* Reading an epoch touches every blob once: skip re-hashing each object
- * read (zlib's checksums and the pack's still guard the data), and bound the
- * pack memory mapped at once, so the RSS of a fetch does not grow with the
- * epoch. */
-static void tune_libgit2(void)
-{
-	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
-	git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, (size_t)8 << 20);
-	git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, (size_t)32 << 20);
-	/* each object is read once: libgit2's object cache would only grow */
-	git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 0);
 }
 
 int xeci_inbox_git_fetch(const char *url, const char *mirror_dir,
@@ -615,16 +766,13 @@ int xeci_inbox_git_fetch(const char *url, const char *mirror_dir,
 			 xeci_inbox_msg_fn fn, void *payload,
 			 xeci_inbox_progress_fn progress, void *progress_payload)
 {
-	walk w = {url, fn, payload, progress, progress_payload};
+	walk w = {url, fn, payload, progress, progress_payload, false};
 	bool remote = is_remote(url);
 	char *base = url_base(xeci_str_startswith(url, "file://") ? url + 7 : url);
 	int *epochs = NULL;
 	size_t nepochs = 0;
 	int rc;
 
-	git_libgit2_init();
-	xeci_inbox_gitstream_register();
-	tune_libgit2();
 	if (remote && (!mirror_dir || xeci_mkdir_p(mirror_dir, 0755) < 0)) {
 		rc = xeci_error_setc(XECI_EIO, "inbox %s: cannot create mirror directory %s", url,
 				     mirror_dir ? mirror_dir : "(none)");
@@ -638,6 +786,7 @@ int xeci_inbox_git_fetch(const char *url, const char *mirror_dir,
 done:
 	free(epochs);
 	free(base);
-	git_libgit2_shutdown();
+	if (w.git_ready)
+		git_libgit2_shutdown();
 	return rc;
 }

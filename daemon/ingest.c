@@ -32,6 +32,7 @@
  * one waiting slot each waited for the other about a fifth of the time */
 #define QUEUE_MAX 3
 #define BULK_CHECKPOINT_PAGES "2500" /* 40 MB of WAL in 16 KiB pages (db.c) */
+#define CHECKPOINT_AFTER 1000 /* messages: an ingest of more checkpoints at its end */
 
 /* One message of a batch. */
 typedef struct pending {
@@ -328,11 +329,18 @@ static int store_group(xeci_ingest *ing, batch *b, xeci_ingest_stats *st, int *l
 }
 
 /* While the store thread runs, WAL checkpoints are fewer and larger: a page
- * written by several commits is copied into the database once. */
+ * written by several commits is copied into the database once. After a
+ * bulk, a checkpoint, so that the log does not stay at its bulk size; after
+ * a few messages, the log is left to the autocheckpoint and to
+ * xeci_db_close (see db.c): a checkpoint is two fsyncs, which were most of
+ * the wall time of a one-message ingest on a busy disk. */
 static void bulk_mode(xeci_ingest *ing, bool on)
 {
+	const xeci_ingest_stats *s = &ing->stats; /* written by this thread only */
+	bool bulk = s->stored + s->duplicates + s->errors + s->removed >= CHECKPOINT_AFTER;
 	xeci_db_exec(ing->db, on ? "PRAGMA wal_autocheckpoint = " BULK_CHECKPOINT_PAGES
-				 : "PRAGMA wal_autocheckpoint = 1000; PRAGMA wal_checkpoint(PASSIVE)");
+			    : bulk ? "PRAGMA wal_autocheckpoint = 1000; PRAGMA wal_checkpoint(PASSIVE)"
+				   : "PRAGMA wal_autocheckpoint = 1000");
 }
 
 static void *store_thread(void *arg)

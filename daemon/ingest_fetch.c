@@ -14,6 +14,19 @@ int xeci_ingest_inbox_ensure(int64_t *id, xeci_db *db, const char *name, const c
 			     const char *transport)
 {
 	sqlite3_stmt *st;
+	/* read first: an inbox already registered as it is needs no write
+	 * transaction (a fetch with nothing new then writes nothing at all) */
+	if (xeci_db_prepare(&st, db, "SELECT id FROM inboxes WHERE name = ? AND url = ? AND transport = ?") < 0)
+		return XECI_EIO;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, url, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, transport, -1, SQLITE_STATIC);
+	int found = sqlite3_step(st) == SQLITE_ROW;
+	if (found)
+		*id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (found)
+		return 0;
 	if (xeci_db_prepare(&st, db, "INSERT INTO inboxes(name, url, transport) VALUES (?, ?, ?)"
 				     " ON CONFLICT(name) DO UPDATE SET url = excluded.url,"
 				     " transport = excluded.transport RETURNING id") < 0)

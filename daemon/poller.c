@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "error.h"
 #include "ingest.h"
@@ -36,6 +37,7 @@ typedef struct inbox_poll {
 	periodic job;
 	const xeci_config_inbox *inbox;
 	xeci_ingest_stats stats;
+	double ms; /* the fetch's wall time, database open to close */
 	char mirror[4096];
 } inbox_poll;
 
@@ -60,11 +62,19 @@ struct xeci_poller {
 
 /* --- on the thread pool --- */
 
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 static void inbox_run(periodic *job)
 {
 	inbox_poll *ip = (inbox_poll *)job;
 	const xeci_config *cfg = job->poller->cfg;
 	xeci_db *db;
+	double t0 = now_ms();
 	memset(&ip->stats, 0, sizeof(ip->stats));
 	/* one connection per fetch: SQLite handles are not shared between threads */
 	job->rc = xeci_db_open(&db, cfg->db_path);
@@ -74,6 +84,7 @@ static void inbox_run(periodic *job)
 		job->rc = xeci_ingest_fetch(&ip->stats, db, ip->inbox, ip->mirror, &opts);
 		xeci_db_close(db);
 	}
+	ip->ms = now_ms() - t0;
 }
 
 static void tree_run(periodic *job)
@@ -128,11 +139,13 @@ static uint64_t next_delay_ms(const periodic *job)
 
 static void inbox_report(periodic *job)
 {
-	const xeci_ingest_stats *s = &((inbox_poll *)job)->stats;
+	const inbox_poll *ip = (inbox_poll *)job;
+	const xeci_ingest_stats *s = &ip->stats;
 	if (s->messages)
-		XECI_INFO("inbox %s: %llu messages (%llu new, %llu errors), %llu series completed", job->name,
-			  (unsigned long long)s->messages, (unsigned long long)s->stored,
-			  (unsigned long long)s->errors, (unsigned long long)s->completed);
+		XECI_INFO("inbox %s: %llu messages (%llu new, %llu errors), %llu series completed, in %.1f ms",
+			  job->name, (unsigned long long)s->messages, (unsigned long long)s->stored,
+			  (unsigned long long)s->errors, (unsigned long long)s->completed,
+			  ip->ms);
 }
 
 static void tree_report(periodic *job)

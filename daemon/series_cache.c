@@ -57,7 +57,11 @@ static void ids_clear(xeci_series_cache *c)
 
 void xeci_series_cache_clear(xeci_series_cache *c)
 {
+	/* only the slots in use are written: zeroing all of them faulted in
+	 * the whole (calloc'd, untouched) array for a run of a few messages */
 	for (size_t i = 0; c && i < c->cap; i++) {
+		if (!c->slots[i].rowid && !c->slots[i].mail)
+			continue;
 		xeci_mail_free(c->slots[i].mail);
 		c->slots[i] = (slot){0};
 	}

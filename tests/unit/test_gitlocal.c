@@ -1,0 +1,494 @@
+/* gitconfig.c, gitdir.c and the plain (libgit2-free) inbox walk against
+ * libgit2 itself: for whatever the readers accept they must give what
+ * libgit2 gives (config entries, values, refs, loose objects), and an inbox
+ * walk must hand over the same messages, errors and cursors with or without
+ * libgit2, on epochs git made: packs, loose objects (a small fast-import),
+ * packed-refs, a removal, a second epoch, a cursor that is gone. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <git2.h>
+
+#include "error.h"
+#include "gitconfig.h"
+#include "gitdir.h"
+#include "inbox.h"
+#include "pack_read.h"
+#include "test_inbox_util.h"
+
+static char dir[64];
+
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sh(const char *fmt, ...)
+{
+	char *cmd;
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(&cmd, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	int rc = system(cmd);
+	if (rc != 0)
+		print_message("failed (%d): %s\n", rc, cmd);
+	assert_int_equal(rc, 0);
+	free(cmd);
+}
+
+static void write_file(const char *path, const char *text, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	fclose(f);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	strcpy(dir, "/tmp/xeci-test-gitlocal-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	git_libgit2_init();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	git_libgit2_shutdown();
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* --- config -------------------------------------------------------------- */
+
+/* Entries libgit2 lists for path, "name=value\n" ("name\n" without a value);
+ * NULL when it refuses the file. */
+static char *libgit2_entries(const char *path)
+{
+	git_config *cfg;
+	git_config_iterator *it;
+	git_config_entry *e;
+	xeci_buf b = XECI_BUF_INIT;
+	if (git_config_open_ondisk(&cfg, path) < 0)
+		return NULL;
+	if (git_config_iterator_new(&it, cfg) < 0) {
+		git_config_free(cfg);
+		return NULL;
+	}
+	int rc;
+	while ((rc = git_config_next(&e, it)) == 0)
+		xeci_buf_printf(&b, e->value ? "%s=%s\n" : "%s\n", e->name, e->value ? e->value : "");
+	git_config_iterator_free(it);
+	git_config_free(cfg);
+	if (rc != GIT_ITEROVER) {
+		xeci_buf_free(&b);
+		return NULL;
+	}
+	return b.ptr ? xeci_buf_detach(&b) : xeci_strdup("");
+}
+
+static char *our_entries(const xeci_gitconfig *c)
+{
+	xeci_buf b = XECI_BUF_INIT;
+	for (size_t i = 0; i < xeci_gitconfig_count(c); i++) {
+		const xeci_gitconfig_entry *e = xeci_gitconfig_get(c, i);
+		xeci_buf_printf(&b, e->value ? "%s=%s\n" : "%s\n", e->name, e->value ? e->value : "");
+	}
+	return b.ptr ? xeci_buf_detach(&b) : xeci_strdup("");
+}
+
+typedef struct config_case {
+	const char *text;
+	int accepted; /* 1: the reader must take it, 0: must leave it to libgit2 */
+} config_case;
+
+static const config_case config_cases[] = {
+	{"[core]\n\trepositoryFormatVersion = 0\n\tbare = true\n[include]\n\tpath = inc.conf\n", 1},
+	{"[data]\n\tdir = /var/lib/xeci\n[inbox \"intel-xe\"]\n\turl = https://lore.kernel.org/intel-xe\n"
+	 "\tfilter = path:drivers/gpu/drm/xe/   # repeatable\n\tfilter = prefix:drm-xe-next\n\tpollInterval = 300\n", 1},
+	{"  [Section]  ; c\nKey=Value\nkey2\nkey3 =\n# comment\n\n", 1},
+	{"[a]\nk = v ; c\n[b \"Sub Sect]x\"]\nK = x y  \n", 1},
+	{"[A \"MiXed\"]\nKeY = V\n[a]\nk=v\n[a]\nk=w\nk;c\nk # c \"q\"\n\tk =\t\tv\t\n", 1},
+	{"[a]\n\tk = \xc3\xbcmlaut\n[a-1 \"x\"]  # c\n\tk-2 = 7\n", 1},
+	{"", 1},
+	{"[include]\n\tpath = missing.conf\n[a]\nk=v\n", 1},
+	{"[a]\nk=v", 1},
+	{"[a] k = v\n", 0},
+	{"[a]\nk = \"quoted # x\"\n", 0},
+	{"[a.b]\nk = v\n", 0},
+	{"k = v\n", 0},
+	{"[a]\nk = v\\\n  continued\n", 0},
+	{"[a]\n1k = v\n", 0},
+	{"[a]\nk v\n", 0},
+	{"[]\n", 0},
+	{"[a \"\"]\nk=v\n", 0},
+	{"\xef\xbb\xbf[a]\nk=v\n", 0},
+	{"[a]\r\nk=v\r\n", 0},
+	{"[a \"x\\\"y\"]\nk=v\n", 0},
+	{"[a \"b\" ]\nk=v\n", 0},
+	{"[a\nk=v\n", 0},
+	{"[includeIf \"gitdir:/x/\"]\n\tpath = inc.conf\n", 0},
+	{"[include]\n\tpath = ~/inc.conf\n", 0},
+	{"[a]\n\tk = a\\tb\n", 0},
+	{"[a]\n\tk = v\v\n", 0},
+};
+
+static void config_matches_libgit2(void **state)
+{
+	(void)state;
+	char path[128], inc[128];
+	snprintf(path, sizeof(path), "%s/test.conf", dir);
+	snprintf(inc, sizeof(inc), "%s/inc.conf", dir);
+	const char *inc_text = "[core]\n\tbare = false\n[extra]\n\tx = 1\n";
+	write_file(inc, inc_text, strlen(inc_text));
+	for (size_t i = 0; i < sizeof(config_cases) / sizeof(config_cases[0]); i++) {
+		const config_case *c = &config_cases[i];
+		write_file(path, c->text, strlen(c->text));
+		xeci_gitconfig *gc;
+		int rc = xeci_gitconfig_read(&gc, path);
+		char *theirs = libgit2_entries(path);
+		if (rc == 0) {
+			char *ours = our_entries(gc);
+			if (!theirs || strcmp(ours, theirs))
+				print_message("case %zu: ours:\n%slibgit2:\n%s\n", i, ours, theirs ? theirs : "(error)");
+			assert_non_null(theirs);
+			assert_string_equal(ours, theirs);
+			free(ours);
+		} else {
+			assert_int_equal(rc, XECI_EINVALID);
+		}
+		if ((rc == 0) != c->accepted)
+			print_message("case %zu: accepted %d, expected %d\n", i, rc == 0, c->accepted);
+		assert_int_equal(rc == 0, c->accepted);
+		xeci_gitconfig_free(gc);
+		free(theirs);
+	}
+	/* the include: its entries in place, after include.path itself */
+	write_file(path, config_cases[0].text, strlen(config_cases[0].text));
+	xeci_gitconfig *gc;
+	assert_int_equal(xeci_gitconfig_read(&gc, path), 0);
+	char *ours = our_entries(gc);
+	assert_string_equal(ours, "core.repositoryformatversion=0\ncore.bare=true\ninclude.path=inc.conf\n"
+				  "core.bare=false\nextra.x=1\n");
+	free(ours);
+	xeci_gitconfig_free(gc);
+	snprintf(path, sizeof(path), "%s/nope.conf", dir);
+	assert_int_equal(xeci_gitconfig_read(&gc, path), XECI_ENOTFOUND);
+}
+
+static void values_match_libgit2(void **state)
+{
+	(void)state;
+	static const char *values[] = {"0", "1", "123", "300", "86400", "33554432", "999999999999999999",
+				       "007", "0x10", "1k", "2M", "-5", "+5", " 5", "5 ", "", "yes", "No",
+				       "ON", "off", "true", "FALSE", "2", "abc", "99999999999999999999",
+				       "4294967296", "2147483648"};
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		int64_t a, b;
+		int x, y;
+		if (xeci_gitconfig_int64(&a, values[i]) == 0) {
+			assert_int_equal(git_config_parse_int64(&b, values[i]), 0);
+			assert_true(a == b);
+		}
+		if (xeci_gitconfig_bool(&x, values[i]) == 0) {
+			assert_int_equal(git_config_parse_bool(&y, values[i]), 0);
+			assert_int_equal(x, y);
+		}
+	}
+	int64_t v;
+	int bv;
+	assert_int_equal(xeci_gitconfig_int64(&v, "86400"), 0);
+	assert_true(v == 86400);
+	assert_int_equal(xeci_gitconfig_int64(&v, "1k"), XECI_EINVALID); /* libgit2's */
+	assert_int_equal(xeci_gitconfig_bool(&bv, "Yes"), 0);
+	assert_int_equal(bv, 1);
+	assert_int_equal(xeci_gitconfig_bool(&bv, ""), 0);
+	assert_int_equal(bv, 0);
+}
+
+/* --- epochs made by git --------------------------------------------------- */
+
+/* Appends n messages (PREFIX-i) to master of the bare repository `repo` with
+ * git fast-import: fewer than 34 (100 objects) come out loose. remove >= 0:
+ * then one commit removing message `remove` (a tree holding d). */
+static void import(const char *repo, const char *prefix, int n, int remove, bool first)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s.fi", repo);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	for (int i = 1; i <= n + (remove >= 0); i++) {
+		char mail[512];
+		bool rm = i > n;
+		int k = rm ? remove : i;
+		int len = snprintf(mail, sizeof(mail),
+				   "From: A U Thor <a@xeci.test>\nSubject: %s %d\nMessage-ID: <%s-%d@xeci.test>\n"
+				   "Date: Mon, 01 Jan 2024 00:00:00 +0000\n\nbody %d\n",
+				   prefix, k, prefix, k, k);
+		fprintf(f, "commit refs/heads/master\ncommitter I <i@xeci.test> %d +0000\ndata 4\nmsg\n",
+			1700000000 + i);
+		if (!first && i == 1)
+			fprintf(f, "from refs/heads/master^0\n");
+		fprintf(f, rm ? "deleteall\nM 100644 inline d\ndata %d\n%s\n" : "M 100644 inline m\ndata %d\n%s\n",
+			len, mail);
+	}
+	fprintf(f, "done\n");
+	fclose(f);
+	sh("git -C %s fast-import --quiet --done < %s", repo, path);
+}
+
+static void make_epoch(const char *repo)
+{
+	sh("git init -q --bare -b master %s", repo);
+}
+
+/* libgit2's answer for a ref: 0 with oid, or its error code. */
+static int libgit2_ref(git_oid *oid, const char *repo, const char *name)
+{
+	git_repository *r;
+	if (git_repository_open_bare(&r, repo) < 0)
+		return -100;
+	int rc = git_reference_name_to_id(oid, r, name);
+	git_repository_free(r);
+	return rc;
+}
+
+static void assert_ref_same(const char *repo, const char *name)
+{
+	unsigned char ours[20];
+	git_oid theirs;
+	int rc = xeci_gitdir_ref(ours, repo, name), trc = libgit2_ref(&theirs, repo, name);
+	if (rc == 0) {
+		assert_int_equal(trc, 0);
+		assert_memory_equal(ours, theirs.id, 20);
+	} else if (rc == XECI_ENOTFOUND) {
+		assert_int_equal(trc, GIT_ENOTFOUND);
+	} else {
+		assert_int_equal(rc, XECI_EINVALID);
+	}
+}
+
+/* Every loose object of repo reads as libgit2 reads it. */
+static size_t assert_loose_same(const char *repo)
+{
+	git_repository *r;
+	git_odb *odb;
+	size_t n = 0;
+	assert_int_equal(git_repository_open_bare(&r, repo), 0);
+	assert_int_equal(git_repository_odb(&odb, r), 0);
+	for (int d = 0; d < 256; d++) {
+		char sub[300];
+		snprintf(sub, sizeof(sub), "%s/objects/%02x", repo, d);
+		DIR *dd = opendir(sub);
+		struct dirent *de;
+		while (dd && (de = readdir(dd)) != NULL) {
+			char hex[41];
+			unsigned char oid[20];
+			if (strlen(de->d_name) != 38)
+				continue;
+			snprintf(hex, sizeof(hex), "%02x%.38s", d, de->d_name);
+			assert_int_equal(xeci_gitdir_oid_fromhex(oid, hex), 0);
+			char *data;
+			size_t len;
+			int type;
+			git_odb_object *o;
+			git_oid goid;
+			assert_int_equal(xeci_gitdir_loose_read(&data, &len, &type, repo, oid), 0);
+			git_oid_fromraw(&goid, oid);
+			assert_int_equal(git_odb_read(&o, odb, &goid), 0);
+			assert_int_equal(type, (int)git_odb_object_type(o));
+			assert_int_equal(len, git_odb_object_size(o));
+			assert_memory_equal(data, git_odb_object_data(o), len);
+			git_odb_object_free(o);
+			free(data);
+			n++;
+		}
+		if (dd)
+			closedir(dd);
+	}
+	git_odb_free(odb);
+	git_repository_free(r);
+	return n;
+}
+
+static void refs_and_objects_match_libgit2(void **state)
+{
+	(void)state;
+	char repo[128], path[200];
+	snprintf(repo, sizeof(repo), "%s/r.git", dir);
+	make_epoch(repo);
+	assert_int_equal(xeci_gitdir_check(repo), 0);
+	assert_ref_same(repo, "refs/heads/master"); /* none yet */
+	import(repo, "p", 60, -1, true);             /* a pack */
+	import(repo, "l", 3, 1, false);              /* loose */
+	assert_true(assert_loose_same(repo) >= 11); /* the removed mail is the blob of l-1 */
+	assert_ref_same(repo, "refs/heads/master");
+	sh("git -C %s pack-refs --all", repo); /* master only in packed-refs now */
+	snprintf(path, sizeof(path), "%s/refs/heads/master", repo);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_ref_same(repo, "refs/heads/master");
+	sh("git -C %s update-ref refs/heads/other refs/heads/master~2 && git -C %s pack-refs --all", repo, repo);
+	import(repo, "m", 2, -1, false); /* a loose master over the packed one */
+	assert_ref_same(repo, "refs/heads/master");
+	assert_ref_same(repo, "refs/heads/other");
+	assert_ref_same(repo, "refs/heads/none");
+	/* what is left to libgit2 */
+	sh("git -C %s symbolic-ref refs/heads/sym refs/heads/master", repo);
+	unsigned char oid[20];
+	assert_int_equal(xeci_gitdir_ref(oid, repo, "refs/heads/sym"), XECI_EINVALID);
+	snprintf(path, sizeof(path), "%s/refs/heads/bad", repo);
+	write_file(path, "not an id\n", 10);
+	assert_int_equal(xeci_gitdir_ref(oid, repo, "refs/heads/bad"), XECI_EINVALID);
+	assert_int_equal(xeci_gitdir_ref(oid, repo, "HEAD"), XECI_EINVALID);
+	assert_int_equal(xeci_gitdir_ref(oid, repo, "refs/heads/../x"), XECI_EINVALID);
+	/* packed-refs as git writes it; and a file that claims sorted but is not */
+	static const char packed[] = "# pack-refs with: peeled fully-peeled sorted \n"
+				     "1111111111111111111111111111111111111111 refs/heads/a\n"
+				     "2222222222222222222222222222222222222222 refs/tags/t\n"
+				     "^3333333333333333333333333333333333333333\n";
+	assert_int_equal(xeci_gitdir_packed_find(oid, packed, strlen(packed), "refs/tags/t"), 0);
+	assert_int_equal(oid[0], 0x22);
+	assert_int_equal(xeci_gitdir_packed_find(oid, packed, strlen(packed), "refs/heads/b"), XECI_ENOTFOUND);
+	static const char unsorted[] = "# pack-refs with: peeled fully-peeled sorted \n"
+				       "2222222222222222222222222222222222222222 refs/tags/t\n"
+				       "1111111111111111111111111111111111111111 refs/heads/a\n";
+	assert_int_equal(xeci_gitdir_packed_find(oid, unsorted, strlen(unsorted), "refs/heads/a"), XECI_EINVALID);
+	assert_int_equal(xeci_gitdir_packed_find(oid, packed, strlen(packed) - 1, "refs/heads/a"), XECI_EINVALID);
+	/* repositories libgit2 must judge */
+	sh("git -C %s config core.repositoryformatversion 1 && git -C %s config extensions.noop true", repo, repo);
+	assert_int_equal(xeci_gitdir_check(repo), XECI_EINVALID);
+	sh("git -C %s config --unset extensions.noop && git -C %s config core.repositoryformatversion 0", repo,
+	   repo);
+	assert_int_equal(xeci_gitdir_check(repo), 0);
+	sh("chown -R 65534 %s", repo);
+	assert_int_equal(xeci_gitdir_check(repo), XECI_EINVALID); /* another user's */
+	sh("chown -R %d %s", (int)geteuid(), repo);
+	snprintf(path, sizeof(path), "%s/not-a-repo", dir);
+	assert_int_equal(xeci_gitdir_check(path), XECI_EINVALID);
+}
+
+/* --- the inbox walk, plain and through libgit2 ---------------------------- */
+
+static void assert_got_same(const got *a, const got *b)
+{
+	assert_int_equal(a->n, b->n);
+	for (size_t i = 0; i < a->n; i++) {
+		assert_string_equal(a->v[i].mid, b->v[i].mid);
+		assert_int_equal(a->v[i].len, b->v[i].len);
+		if (a->v[i].len)
+			assert_memory_equal(a->v[i].data, b->v[i].data, a->v[i].len);
+		assert_int_equal(a->v[i].removed, b->v[i].removed);
+		assert_int_equal(!a->v[i].error, !b->v[i].error);
+		if (a->v[i].error)
+			assert_string_equal(a->v[i].error, b->v[i].error);
+		assert_string_equal(a->v[i].commit, b->v[i].commit);
+		assert_int_equal(a->v[i].epoch, b->v[i].epoch);
+	}
+}
+
+/* Fetches the inbox from `cur` both ways; returns the count handed over
+ * and leaves cur where the walk left it (the same both ways). libgit2:
+ * whether the plain walk may need libgit2 (else it must not open a repository). */
+static size_t walk_both_(const char *inbox, xeci_inbox_cursor **cur, size_t *ncur, bool libgit2)
+{
+	unsigned opens = xeci_inbox_git_libgit2_opens();
+	got plain = {0}, lib = {0};
+	xeci_inbox_cursor *c2 = xeci_malloc((*ncur + 1) * sizeof(*c2));
+	size_t n2 = *ncur;
+	if (*ncur)
+		memcpy(c2, *cur, *ncur * sizeof(*c2));
+	xeci_inbox_git_set_plain(true);
+	int rc = xeci_inbox_git_fetch(inbox, NULL, cur, ncur, got_cb, &plain, NULL, NULL);
+	if (!libgit2)
+		assert_int_equal(xeci_inbox_git_libgit2_opens(), opens);
+	xeci_inbox_git_set_plain(false);
+	int rc2 = xeci_inbox_git_fetch(inbox, NULL, &c2, &n2, got_cb, &lib, NULL, NULL);
+	xeci_inbox_git_set_plain(true);
+	assert_int_equal(rc, rc2);
+	assert_got_same(&plain, &lib);
+	assert_int_equal(*ncur, n2);
+	for (size_t i = 0; i < n2; i++) {
+		assert_int_equal((*cur)[i].epoch, c2[i].epoch);
+		assert_string_equal((*cur)[i].commit, c2[i].commit);
+	}
+	size_t n = plain.n;
+	got_free(&plain);
+	got_free(&lib);
+	free(c2);
+	return n;
+}
+
+static size_t walk_both(const char *inbox, xeci_inbox_cursor **cur, size_t *ncur)
+{
+	return walk_both_(inbox, cur, ncur, false);
+}
+
+static void walk_plain_matches_libgit2(void **state)
+{
+	(void)state;
+	char inbox[128], e0[192], e1[192];
+	snprintf(inbox, sizeof(inbox), "%s/inbox", dir);
+	snprintf(e0, sizeof(e0), "%s/git/0.git", inbox);
+	snprintf(e1, sizeof(e1), "%s/git/1.git", inbox);
+	sh("mkdir -p %s/git", inbox);
+	make_epoch(e0);
+	xeci_inbox_cursor *cur = NULL;
+	size_t ncur = 0;
+	assert_int_equal(walk_both(inbox, &cur, &ncur), 0); /* no master yet */
+	import(e0, "a", 50, -1, true);
+	assert_int_equal(walk_both(inbox, &cur, &ncur), 50);
+	xeci_inbox_cursor mid = cur[0];
+	import(e0, "b", 2, 3, false); /* loose objects, and a removal */
+	assert_int_equal(walk_both(inbox, &cur, &ncur), 3);
+	assert_int_equal(walk_both(inbox, &cur, &ncur), 0);
+	sh("git -C %s pack-refs --all", e0);
+	import(e0, "c", 1, -1, false);
+	assert_int_equal(walk_both(inbox, &cur, &ncur), 1);
+	/* a new epoch */
+	make_epoch(e1);
+	import(e1, "d", 40, -1, true);
+	assert_int_equal(walk_both(inbox, &cur, &ncur), 40);
+	assert_int_equal(ncur, 2);
+	/* from an older cursor, from none, from one that is gone (both warn) */
+	xeci_inbox_cursor *old = xeci_malloc(sizeof(*old));
+	size_t nold = 1;
+	old[0] = mid;
+	assert_int_equal(walk_both(inbox, &old, &nold), 4 + 40);
+	free(old);
+	old = NULL;
+	nold = 0;
+	assert_int_equal(walk_both(inbox, &old, &nold), 54 + 40);
+	snprintf(old[0].commit, sizeof(old[0].commit), "%s", "0123456789012345678901234567890123456789");
+	assert_int_equal(walk_both_(inbox, &old, &nold, true), 54);
+	free(old);
+	/* after git gc: one pack, packed refs */
+	sh("git -C %s gc -q", e0);
+	old = NULL;
+	nold = 0;
+	assert_int_equal(walk_both(inbox, &old, &nold), 54 + 40);
+	free(old);
+	free(cur);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(config_matches_libgit2),
+		cmocka_unit_test(values_match_libgit2),
+		cmocka_unit_test(refs_and_objects_match_libgit2),
+		cmocka_unit_test(walk_plain_matches_libgit2),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
