@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <git2.h>
+
 #include "cli.h"
 #include "config.h"
 #include "error.h"
@@ -148,13 +150,21 @@ int xeci_cmd_ingest(int argc, char **argv)
 		return XECI_EXIT_USAGE;
 	}
 
+	/* One libgit2 set-up for the whole run: xeci.conf is read with its config
+	 * API, and each init after a full shutdown parses the system CA bundle
+	 * again (mbedTLS, 5-15 ms); the fetch takes its own reference, if it
+	 * needs libgit2 at all. */
+	git_libgit2_init();
 	xeci_config *cfg;
-	if (xeci_cli_config_load(&cfg, cfgpath, dbpath) < 0)
+	if (xeci_cli_config_load(&cfg, cfgpath, dbpath) < 0) {
+		git_libgit2_shutdown();
 		return XECI_EXIT_FAIL;
+	}
 	xeci_db *db;
 	if (xeci_db_open(&db, cfg->db_path) < 0) {
 		fprintf(stderr, "xeci: %s\n", xeci_error_last());
 		xeci_config_free(cfg);
+		git_libgit2_shutdown();
 		return XECI_EXIT_FAIL;
 	}
 	xeci_mail_global_init();
@@ -221,5 +231,6 @@ int xeci_cmd_ingest(int argc, char **argv)
 	print_summary(db, &total, xeci_time_ms() - ps.start_ms, totals);
 	xeci_db_close(db);
 	xeci_config_free(cfg);
+	git_libgit2_shutdown();
 	return rc < 0 ? XECI_EXIT_FAIL : XECI_EXIT_OK;
 }

@@ -11,7 +11,6 @@
 
 #include "buf.h"
 #include "error.h"
-#include "gitconfig.h"
 #include "util.h"
 
 #define DEFAULT_POLL_INTERVAL 300
@@ -59,33 +58,10 @@ static xeci_config_inbox *inbox_get(xeci_config *cfg, const char *name, size_t n
 	return ib;
 }
 
-/* git_config_parse_int64 / _bool: plain values read here, the others by
- * libgit2 (initialised for that call only: its global set-up is the cost,
- * see gitconfig.h) */
-static int config_int64(int64_t *out, const char *value)
-{
-	if (xeci_gitconfig_int64(out, value) == 0)
-		return 0;
-	git_libgit2_init();
-	int rc = git_config_parse_int64(out, value);
-	git_libgit2_shutdown();
-	return rc;
-}
-
-static int config_bool(int *out, const char *value)
-{
-	if (xeci_gitconfig_bool(out, value) == 0)
-		return 0;
-	git_libgit2_init();
-	int rc = git_config_parse_bool(out, value);
-	git_libgit2_shutdown();
-	return rc;
-}
-
 static int parse_int(int64_t *out, const char *key, const char *value)
 {
 	int64_t v;
-	if (config_int64(&v, value) < 0 || v < 0)
+	if (git_config_parse_int64(&v, value) < 0 || v < 0)
 		return xeci_error_setc(XECI_EINVALID, "%s = '%s': not a non-negative number", key, value);
 	*out = v;
 	return 0;
@@ -154,7 +130,7 @@ static int apply_tree(xeci_config *cfg, const char *name, const char *value)
 	} else if (!strcmp(key, "fetchinterval")) {
 		int64_t v = 0;
 		/* 0 would make the daemon fetch in a tight loop */
-		if (config_int64(&v, value) < 0 || v <= 0)
+		if (git_config_parse_int64(&v, value) < 0 || v <= 0)
 			return xeci_error_setc(XECI_EINVALID, "%s = '%s': expected a positive number of seconds",
 					       name, value);
 		t->fetch_interval = v;
@@ -172,7 +148,7 @@ static int apply_tree(xeci_config *cfg, const char *name, const char *value)
 
 static int parse_bool(int *out, const char *name, const char *value)
 {
-	if (config_bool(out, value) < 0)
+	if (git_config_parse_bool(out, value) < 0)
 		return xeci_error_setc(XECI_EINVALID, "%s = '%s': expected true or false", name, value);
 	return 0;
 }
@@ -320,14 +296,18 @@ static int apply_error(int rc, const char *path)
 	return xeci_error_setc(rc, "%s: %s", path, msg);
 }
 
-/* The file through libgit2: what gitconfig.c leaves to it. */
-static int read_file_libgit2(xeci_config *cfg, const char *path)
+/* The file through libgit2's config API (includes, quoting, every syntax git
+ * accepts). The git_config_parse_* calls of apply_entry need it initialised. */
+static int read_file(xeci_config *cfg, const char *path)
 {
 	git_config *gc = NULL;
 	git_config_iterator *it = NULL;
 	git_config_entry *e;
 	int rc = 0;
 
+	/* libgit2 opens a missing file as an empty one: a named file must exist */
+	if (access(path, R_OK) < 0)
+		return xeci_error_setc(XECI_EINVALID, "%s: %s", path, strerror(errno));
 	git_libgit2_init();
 	if (git_config_open_ondisk(&gc, path) < 0) {
 		const git_error *ge = git_error_last();
@@ -348,25 +328,6 @@ out:
 	git_config_iterator_free(it);
 	git_config_free(gc);
 	git_libgit2_shutdown();
-	return rc;
-}
-
-static int read_file(xeci_config *cfg, const char *path)
-{
-	xeci_gitconfig *gc;
-	int rc = 0;
-
-	/* libgit2 opens a missing file as an empty one: a named file must exist */
-	if (access(path, R_OK) < 0)
-		return xeci_error_setc(XECI_EINVALID, "%s: %s", path, strerror(errno));
-	if (xeci_gitconfig_read(&gc, path) < 0)
-		return read_file_libgit2(cfg, path);
-	for (size_t i = 0; i < xeci_gitconfig_count(gc) && rc == 0; i++) {
-		const xeci_gitconfig_entry *e = xeci_gitconfig_get(gc, i);
-		if ((rc = apply_entry(cfg, e->name, e->value)) < 0)
-			rc = apply_error(rc, path);
-	}
-	xeci_gitconfig_free(gc);
 	return rc;
 }
 

@@ -16,9 +16,10 @@
 
 #include <zlib.h>
 
+#include <git2.h>
+
 #include "buf.h"
 #include "error.h"
-#include "gitconfig.h"
 #include "pack_read.h"
 #include "util.h"
 
@@ -73,26 +74,38 @@ static bool absent(const char *path, const char *sub)
 	return gone;
 }
 
-/* The repository's own config: format version 0 (or none), no extensions. */
+/* The repository's own config, read with libgit2's config API: format
+ * version 0 (or none), no extensions. Opening a config file is not opening
+ * a repository (no object database, no refdb); the callers hold libgit2
+ * initialised (xecid, `xeci ingest`), so the init here only counts. */
 static int check_config(const char *git_dir)
 {
 	xeci_buf p = XECI_BUF_INIT;
-	xeci_gitconfig *c;
+	struct stat st;
+	git_config *c = NULL;
+	git_config_iterator *it = NULL;
+	git_config_entry *e;
+	int32_t version = 0;
 	xeci_buf_printf(&p, "%s/config", git_dir);
-	int rc = xeci_gitconfig_read(&c, p.ptr);
-	xeci_buf_free(&p);
-	if (rc == XECI_ENOTFOUND)
+	if (stat(p.ptr, &st) < 0 && errno == ENOENT) {
+		xeci_buf_free(&p);
 		return 0; /* libgit2 opens a repository without a config */
-	if (rc < 0)
-		return ask_libgit2();
-	for (size_t i = 0; i < xeci_gitconfig_count(c) && rc == 0; i++) {
-		const xeci_gitconfig_entry *e = xeci_gitconfig_get(c, i);
-		if (!strcmp(e->name, "core.repositoryformatversion"))
-			rc = e->value && !strcmp(e->value, "0") ? 0 : ask_libgit2();
-		else if (xeci_str_startswith(e->name, "extensions."))
+	}
+	git_libgit2_init();
+	int rc = git_config_open_ondisk(&c, p.ptr) < 0 ? ask_libgit2() : 0;
+	if (rc == 0) {
+		int g = git_config_get_int32(&version, c, "core.repositoryformatversion");
+		if ((g < 0 && g != GIT_ENOTFOUND) || version != 0)
 			rc = ask_libgit2();
 	}
-	xeci_gitconfig_free(c);
+	if (rc == 0 && git_config_iterator_glob_new(&it, c, "^extensions\\.") < 0)
+		rc = ask_libgit2();
+	if (rc == 0 && git_config_next(&e, it) == 0)
+		rc = ask_libgit2(); /* an extension: libgit2 decides */
+	git_config_iterator_free(it);
+	git_config_free(c);
+	git_libgit2_shutdown();
+	xeci_buf_free(&p);
 	return rc;
 }
 

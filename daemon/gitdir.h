@@ -1,7 +1,8 @@
 /* A local bare repository read without libgit2: whether libgit2 would open
  * it as is, and its refs (loose, then packed-refs). With pack_read.h, this
  * is what walking an epoch needs, so that `xeci ingest` of a local inbox
- * never pays for git_libgit2_init (see gitconfig.h for why that matters).
+ * never opens a libgit2 repository (an object database and refdb for one
+ * new message).
  *
  * One meaning: for what these functions accept, the answer is libgit2's;
  * anything else is XECI_EINVALID ("ask libgit2"), never a guess. */

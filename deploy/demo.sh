@@ -44,7 +44,7 @@ trap 'python3 "$top/tests/integration/pi.py" stop "$demo"' EXIT
 
 echo "== public-inbox-httpd serving ${url}intel-xe/"
 echo "== xeci ingest --inbox ${url}intel-xe/"
-"$build/xeci" ingest --inbox "${url}intel-xe/" --db "$demo/xeci.db"
+"$build/xeci" ingest --totals --inbox "${url}intel-xe/" --db "$demo/xeci.db"
 echo
 echo "== xeci series list"
 "$build/xeci" series list --db "$demo/xeci.db"

@@ -1,6 +1,6 @@
-/* gitconfig.c, gitdir.c and the plain (libgit2-free) inbox walk against
- * libgit2 itself: for whatever the readers accept they must give what
- * libgit2 gives (config entries, values, refs, loose objects), and an inbox
+/* gitdir.c and the plain (libgit2-free) inbox walk against libgit2
+ * itself: for whatever the readers accept they must give what libgit2
+ * gives (refs, loose objects), and an inbox
  * walk must hand over the same messages, errors and cursors with or without
  * libgit2, on epochs git made: packs, loose objects (a small fast-import),
  * packed-refs, a removal, a second epoch, a cursor that is gone. */
@@ -20,7 +20,6 @@
 #include <git2.h>
 
 #include "error.h"
-#include "gitconfig.h"
 #include "gitdir.h"
 #include "inbox.h"
 #include "pack_read.h"
@@ -72,151 +71,6 @@ static int teardown(void **state)
 }
 
 /* --- config -------------------------------------------------------------- */
-
-/* Entries libgit2 lists for path, "name=value\n" ("name\n" without a value);
- * NULL when it refuses the file. */
-static char *libgit2_entries(const char *path)
-{
-	git_config *cfg;
-	git_config_iterator *it;
-	git_config_entry *e;
-	xeci_buf b = XECI_BUF_INIT;
-	if (git_config_open_ondisk(&cfg, path) < 0)
-		return NULL;
-	if (git_config_iterator_new(&it, cfg) < 0) {
-		git_config_free(cfg);
-		return NULL;
-	}
-	int rc;
-	while ((rc = git_config_next(&e, it)) == 0)
-		xeci_buf_printf(&b, e->value ? "%s=%s\n" : "%s\n", e->name, e->value ? e->value : "");
-	git_config_iterator_free(it);
-	git_config_free(cfg);
-	if (rc != GIT_ITEROVER) {
-		xeci_buf_free(&b);
-		return NULL;
-	}
-	return b.ptr ? xeci_buf_detach(&b) : xeci_strdup("");
-}
-
-static char *our_entries(const xeci_gitconfig *c)
-{
-	xeci_buf b = XECI_BUF_INIT;
-	for (size_t i = 0; i < xeci_gitconfig_count(c); i++) {
-		const xeci_gitconfig_entry *e = xeci_gitconfig_get(c, i);
-		xeci_buf_printf(&b, e->value ? "%s=%s\n" : "%s\n", e->name, e->value ? e->value : "");
-	}
-	return b.ptr ? xeci_buf_detach(&b) : xeci_strdup("");
-}
-
-typedef struct config_case {
-	const char *text;
-	int accepted; /* 1: the reader must take it, 0: must leave it to libgit2 */
-} config_case;
-
-static const config_case config_cases[] = {
-	{"[core]\n\trepositoryFormatVersion = 0\n\tbare = true\n[include]\n\tpath = inc.conf\n", 1},
-	{"[data]\n\tdir = /var/lib/xeci\n[inbox \"intel-xe\"]\n\turl = https://lore.kernel.org/intel-xe\n"
-	 "\tfilter = path:drivers/gpu/drm/xe/   # repeatable\n\tfilter = prefix:drm-xe-next\n\tpollInterval = 300\n", 1},
-	{"  [Section]  ; c\nKey=Value\nkey2\nkey3 =\n# comment\n\n", 1},
-	{"[a]\nk = v ; c\n[b \"Sub Sect]x\"]\nK = x y  \n", 1},
-	{"[A \"MiXed\"]\nKeY = V\n[a]\nk=v\n[a]\nk=w\nk;c\nk # c \"q\"\n\tk =\t\tv\t\n", 1},
-	{"[a]\n\tk = \xc3\xbcmlaut\n[a-1 \"x\"]  # c\n\tk-2 = 7\n", 1},
-	{"", 1},
-	{"[include]\n\tpath = missing.conf\n[a]\nk=v\n", 1},
-	{"[a]\nk=v", 1},
-	{"[a] k = v\n", 0},
-	{"[a]\nk = \"quoted # x\"\n", 0},
-	{"[a.b]\nk = v\n", 0},
-	{"k = v\n", 0},
-	{"[a]\nk = v\\\n  continued\n", 0},
-	{"[a]\n1k = v\n", 0},
-	{"[a]\nk v\n", 0},
-	{"[]\n", 0},
-	{"[a \"\"]\nk=v\n", 0},
-	{"\xef\xbb\xbf[a]\nk=v\n", 0},
-	{"[a]\r\nk=v\r\n", 0},
-	{"[a \"x\\\"y\"]\nk=v\n", 0},
-	{"[a \"b\" ]\nk=v\n", 0},
-	{"[a\nk=v\n", 0},
-	{"[includeIf \"gitdir:/x/\"]\n\tpath = inc.conf\n", 0},
-	{"[include]\n\tpath = ~/inc.conf\n", 0},
-	{"[a]\n\tk = a\\tb\n", 0},
-	{"[a]\n\tk = v\v\n", 0},
-};
-
-static void config_matches_libgit2(void **state)
-{
-	(void)state;
-	char path[128], inc[128];
-	snprintf(path, sizeof(path), "%s/test.conf", dir);
-	snprintf(inc, sizeof(inc), "%s/inc.conf", dir);
-	const char *inc_text = "[core]\n\tbare = false\n[extra]\n\tx = 1\n";
-	write_file(inc, inc_text, strlen(inc_text));
-	for (size_t i = 0; i < sizeof(config_cases) / sizeof(config_cases[0]); i++) {
-		const config_case *c = &config_cases[i];
-		write_file(path, c->text, strlen(c->text));
-		xeci_gitconfig *gc;
-		int rc = xeci_gitconfig_read(&gc, path);
-		char *theirs = libgit2_entries(path);
-		if (rc == 0) {
-			char *ours = our_entries(gc);
-			if (!theirs || strcmp(ours, theirs))
-				print_message("case %zu: ours:\n%slibgit2:\n%s\n", i, ours, theirs ? theirs : "(error)");
-			assert_non_null(theirs);
-			assert_string_equal(ours, theirs);
-			free(ours);
-		} else {
-			assert_int_equal(rc, XECI_EINVALID);
-		}
-		if ((rc == 0) != c->accepted)
-			print_message("case %zu: accepted %d, expected %d\n", i, rc == 0, c->accepted);
-		assert_int_equal(rc == 0, c->accepted);
-		xeci_gitconfig_free(gc);
-		free(theirs);
-	}
-	/* the include: its entries in place, after include.path itself */
-	write_file(path, config_cases[0].text, strlen(config_cases[0].text));
-	xeci_gitconfig *gc;
-	assert_int_equal(xeci_gitconfig_read(&gc, path), 0);
-	char *ours = our_entries(gc);
-	assert_string_equal(ours, "core.repositoryformatversion=0\ncore.bare=true\ninclude.path=inc.conf\n"
-				  "core.bare=false\nextra.x=1\n");
-	free(ours);
-	xeci_gitconfig_free(gc);
-	snprintf(path, sizeof(path), "%s/nope.conf", dir);
-	assert_int_equal(xeci_gitconfig_read(&gc, path), XECI_ENOTFOUND);
-}
-
-static void values_match_libgit2(void **state)
-{
-	(void)state;
-	static const char *values[] = {"0", "1", "123", "300", "86400", "33554432", "999999999999999999",
-				       "007", "0x10", "1k", "2M", "-5", "+5", " 5", "5 ", "", "yes", "No",
-				       "ON", "off", "true", "FALSE", "2", "abc", "99999999999999999999",
-				       "4294967296", "2147483648"};
-	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
-		int64_t a, b;
-		int x, y;
-		if (xeci_gitconfig_int64(&a, values[i]) == 0) {
-			assert_int_equal(git_config_parse_int64(&b, values[i]), 0);
-			assert_true(a == b);
-		}
-		if (xeci_gitconfig_bool(&x, values[i]) == 0) {
-			assert_int_equal(git_config_parse_bool(&y, values[i]), 0);
-			assert_int_equal(x, y);
-		}
-	}
-	int64_t v;
-	int bv;
-	assert_int_equal(xeci_gitconfig_int64(&v, "86400"), 0);
-	assert_true(v == 86400);
-	assert_int_equal(xeci_gitconfig_int64(&v, "1k"), XECI_EINVALID); /* libgit2's */
-	assert_int_equal(xeci_gitconfig_bool(&bv, "Yes"), 0);
-	assert_int_equal(bv, 1);
-	assert_int_equal(xeci_gitconfig_bool(&bv, ""), 0);
-	assert_int_equal(bv, 0);
-}
 
 /* --- epochs made by git --------------------------------------------------- */
 
@@ -485,8 +339,6 @@ static void walk_plain_matches_libgit2(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(config_matches_libgit2),
-		cmocka_unit_test(values_match_libgit2),
 		cmocka_unit_test(refs_and_objects_match_libgit2),
 		cmocka_unit_test(walk_plain_matches_libgit2),
 	};
