@@ -17,6 +17,7 @@
 #include "error.h"
 #include "log.h"
 #include "mail_json_write.h"
+#include "msgraw.h"
 #include "msgstore.h"
 #include "series_cache.h"
 #include "util.h"
@@ -42,6 +43,8 @@ typedef struct pending {
 	char commit[41];
 	char *source;
 	char *fetch_error; /* the fetcher could not read this commit */
+	char blob[41];       /* from a git epoch: its blob ("" otherwise) */
+	const char *git_dir; /* ... of this epoch (interned in xeci_ingest.dirs) */
 	/* made by the parse, before the batch goes to the store thread */
 	char sha[65];
 	xeci_mail *mail;   /* NULL: see error */
@@ -78,6 +81,18 @@ struct xeci_ingest {
 	char store_err[1024];
 	xeci_ingest_stats stats;
 	uint64_t handed;     /* messages handed over (fetching thread) */
+	/* epoch repositories messages came from: the fetching thread interns
+	 * each path once (pending.git_dir points here), the store thread knows
+	 * their raw_repos ids (forgotten on a rollback, which drops new ones) */
+	struct {
+		char *given, *abs;
+	} *dirs;
+	size_t ndirs;
+	struct {
+		const char *dir;
+		int64_t id;
+	} *repo_ids;
+	size_t nrepo_ids;
 	/* CPU seconds, logged at the end (XECI_LOG=debug): where the time goes */
 	double cpu_parse, cpu_rows, cpu_series, cpu_commit, cpu_store_start, cpu_store;
 };
@@ -143,6 +158,22 @@ static void parse_one(pending *p, size_t max)
 
 /* --- storing (store thread) --- */
 
+/* The raw_repos id of an interned epoch path. */
+static int repo_id(int64_t *id, xeci_ingest *ing, const char *dir)
+{
+	for (size_t i = 0; i < ing->nrepo_ids; i++)
+		if (ing->repo_ids[i].dir == dir) {
+			*id = ing->repo_ids[i].id;
+			return 0;
+		}
+	if (xeci_msgraw_repo_id(id, ing->db, dir) < 0)
+		return XECI_EIO;
+	ing->repo_ids = xeci_realloc(ing->repo_ids, (ing->nrepo_ids + 1) * sizeof(*ing->repo_ids));
+	ing->repo_ids[ing->nrepo_ids].dir = dir;
+	ing->repo_ids[ing->nrepo_ids++].id = *id;
+	return 0;
+}
+
 /* Stores one message; a stored parse goes to the cache (taken from p). */
 static int store_one(xeci_ingest *ing, batch *b, pending *p, int64_t now, int64_t *rowids,
 		     size_t *nstored, xeci_ingest_stats *st)
@@ -156,7 +187,12 @@ static int store_one(xeci_ingest *ing, batch *b, pending *p, int64_t now, int64_
 			xeci_series_cache_clear(ing->cache);
 		return 0;
 	}
-	xeci_msg_record rec = {p->raw ? p->raw : "", p->len, p->sha, p->mail, p->json, p->error};
+	xeci_msg_record rec = {p->raw ? p->raw : "", p->len, p->sha, p->mail, p->json, p->error, NULL, 0};
+	if (p->blob[0] && p->git_dir && p->mail) {
+		if (repo_id(&rec.repo_id, ing, p->git_dir) < 0)
+			return XECI_EIO;
+		rec.blob_oid = p->blob;
+	}
 	xeci_msg_source src = {p->source, p->epoch, p->commit[0] ? p->commit : NULL, now};
 	int64_t rowid;
 	xeci_msg_outcome outcome;
@@ -321,6 +357,7 @@ static int store_group(xeci_ingest *ing, batch *b, xeci_ingest_stats *st, int *l
 		snprintf(err, errlen, "storing a batch of %zu messages: %s", n, xeci_error_last());
 		xeci_db_rollback(ing->db);
 		xeci_series_cache_clear(ing->cache); /* its rowids are free again */
+		ing->nrepo_ids = 0;                   /* and raw_repos ids new in it */
 		return rc;
 	}
 	*st = s;
@@ -447,6 +484,29 @@ static int submit(xeci_ingest *ing)
 	return failure(ing);
 }
 
+/* The epoch path, interned: the same pointer for the same path, alive as
+ * long as the ingest (batches outlive the fetcher's repository). Made
+ * absolute (once per path: realpath was 3% of the fetching thread): raw
+ * pointers must not depend on the working directory. */
+static const char *intern_dir(xeci_ingest *ing, const char *dir)
+{
+	for (size_t i = ing->ndirs; i-- > 0;)
+		if (!strcmp(ing->dirs[i].given, dir))
+			return ing->dirs[i].abs;
+	char *abs = realpath(dir, NULL);
+	if (!abs)
+		return NULL; /* then the bytes are stored */
+	for (size_t i = ing->ndirs; i-- > 0;)
+		if (!strcmp(ing->dirs[i].abs, abs)) { /* the same repository by another path */
+			free(abs);
+			abs = ing->dirs[i].abs;
+			break;
+		}
+	ing->dirs = xeci_realloc(ing->dirs, (ing->ndirs + 1) * sizeof(*ing->dirs));
+	ing->dirs[ing->ndirs].given = xeci_strdup(dir);
+	return ing->dirs[ing->ndirs++].abs = abs;
+}
+
 int xeci_ingest_add(const xeci_inbox_msg *msg, void *payload)
 {
 	xeci_ingest *ing = payload;
@@ -473,6 +533,8 @@ int xeci_ingest_add(const xeci_inbox_msg *msg, void *payload)
 	p->source = xeci_strdup(msg->source ? msg->source : "");
 	if (msg->error)
 		p->fetch_error = xeci_strdup(msg->error);
+	if (msg->blob && msg->git_dir && strlen(msg->blob) == 40 && (p->git_dir = intern_dir(ing, msg->git_dir)))
+		memcpy(p->blob, msg->blob, 41);
 	ing->handed++;
 	if (b->n >= ing->opts.batch_size)
 		return submit(ing);
@@ -518,6 +580,16 @@ void xeci_ingest_free(xeci_ingest *ing)
 	batch_free(ing->filling);
 	free_list(ing->stored);
 	xeci_series_cache_free(ing->cache);
+	for (size_t i = 0; i < ing->ndirs; i++) {
+		bool shared = false; /* abs strings may be shared by two given paths */
+		for (size_t j = 0; j < i && !shared; j++)
+			shared = ing->dirs[j].abs == ing->dirs[i].abs;
+		if (!shared)
+			free(ing->dirs[i].abs);
+		free(ing->dirs[i].given);
+	}
+	free(ing->dirs);
+	free(ing->repo_ids);
 	pthread_mutex_destroy(&ing->mu);
 	pthread_cond_destroy(&ing->cv);
 	free(ing);
