@@ -508,6 +508,23 @@ static void filter_decoded(mi *m, xeci_buf *line, xeci_buf *prev)
 	xeci_buf_free(&piece);
 }
 
+/* Past the patch break, with no boundary to watch for, no transfer
+ * decoding and no format=flowed, every later line goes to the patch as it
+ * is: the rest is appended at once instead of line by line (a third of
+ * mailinfo's time on patch mail). true when the message is consumed. */
+static bool patch_rest(mi *m, const xeci_buf *prev)
+{
+	if (m->filter_stage != 1 || m->content[m->top] || m->te != XECI_TE_NONE || m->format_flowed ||
+	    prev->len)
+		return false;
+	if (m->p < m->end) {
+		xeci_buf_put(&m->patch, m->p, (size_t)(m->end - m->p));
+		m->patch_lines++;
+		m->p = m->end;
+	}
+	return true;
+}
+
 static void handle_body(mi *m, xeci_buf *line)
 {
 	xeci_buf prev = XECI_BUF_INIT;
@@ -528,6 +545,8 @@ static void handle_body(mi *m, xeci_buf *line)
 		else
 			handle_filter_flowed(m, line, &prev);
 		if (m->input_error)
+			break;
+		if (patch_rest(m, &prev))
 			break;
 	} while (!getwholeline(m, line));
 	if (prev.len)
