@@ -1,8 +1,9 @@
 /* The ingest pipeline. Two threads share the work of a fetch:
  *   - the caller's (fetching) thread reads messages and, batch by batch,
  *     parses them and serialises the parse to JSON (CPU, no database);
- *   - a store thread commits each parsed batch: message rows, the fetch
- *     cursor and the series it touches, in one transaction.
+ *   - a store thread hashes each message's bytes (sha256: the store's
+ *     de-duplication key) and commits each parsed batch: message rows, the
+ *     fetch cursor and the series it touches, in one transaction.
  * At most QUEUE_MAX parsed batches wait for the store thread, so memory stays
  * bounded whatever the inbox size, and a crash loses at most the batches not
  * yet committed (their cursor did not move: they are fetched again). */
@@ -46,7 +47,7 @@ typedef struct pending {
 	char blob[41];       /* from a git epoch: its blob ("" otherwise) */
 	const char *git_dir; /* ... of this epoch (interned in xeci_ingest.dirs) */
 	/* made by the parse, before the batch goes to the store thread */
-	char sha[65];
+	char sha[65];      /* of raw: by the store thread (see store_one) */
 	xeci_mail *mail;   /* NULL: see error */
 	char *json;        /* xeci_mail_to_json(mail), compact */
 	char error[600];
@@ -130,7 +131,6 @@ static void batch_free(batch *b)
 
 static void parse_one(pending *p, size_t max)
 {
-	xeci_sha256_hex(p->sha, p->raw ? p->raw : "", p->len);
 	if (p->removed)
 		return;
 	if (p->fetch_error) {
@@ -178,6 +178,9 @@ static int repo_id(int64_t *id, xeci_ingest *ing, const char *dir)
 static int store_one(xeci_ingest *ing, batch *b, pending *p, int64_t now, int64_t *rowids,
 		     size_t *nstored, xeci_ingest_stats *st)
 {
+	/* here rather than with the parse: the fetching thread (git reads and
+	 * the parse) was the longer of the two by about this much */
+	xeci_sha256_hex(p->sha, p->raw ? p->raw : "", p->len);
 	if (p->removed) {
 		bool found;
 		if (xeci_msgstore_remove(&found, ing->db, ing->inbox_id, p->sha) < 0)
