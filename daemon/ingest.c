@@ -62,8 +62,13 @@ typedef struct batch {
 	 * by the fetching thread that allocated them */
 	xeci_mail **evicted;
 	size_t nevicted;
+	/* its digests and JSON: PREP_STORE the store thread makes them,
+	 * PREP_BUSY the fetching thread is making them, PREP_DONE made (under mu) */
+	int prep;
 	struct batch *next; /* on the stored list */
 } batch;
+
+enum { PREP_STORE, PREP_BUSY, PREP_DONE };
 
 struct xeci_ingest {
 	xeci_db *db; /* used by the store thread only, while it runs */
@@ -302,6 +307,8 @@ static batch *take(xeci_ingest *ing)
 		ing->nqueued--;
 	}
 	pthread_cond_broadcast(&ing->cv);
+	while (b && b->prep == PREP_BUSY) /* the fetching thread is at it (flush) */
+		pthread_cond_wait(&ing->cv, &ing->mu);
 	pthread_mutex_unlock(&ing->mu);
 	return b;
 }
@@ -493,6 +500,7 @@ static int submit(xeci_ingest *ing)
 	pthread_mutex_unlock(&ing->mu);
 	for (size_t i = 0; full && i < b->n; i++)
 		prepare(&b->items[i]);
+	b->prep = full ? PREP_DONE : PREP_STORE;
 	ing->batches++;
 	ing->prepared += full;
 	ing->cpu_parse += thread_cpu() - t0;
@@ -578,9 +586,36 @@ int xeci_ingest_add(const xeci_inbox_msg *msg, void *payload)
 	return failure(ing);
 }
 
+/* At the end of a fetch this thread has nothing left to read: it makes the
+ * digests and JSON of the batches still queued, the newest first (the
+ * store thread takes the oldest), instead of waiting while the store
+ * thread makes them (the tail of a bench run was ~0.2 s). */
+static void prepare_queued(xeci_ingest *ing)
+{
+	for (;;) {
+		pthread_mutex_lock(&ing->mu);
+		batch *pick = NULL;
+		for (batch *b = ing->queued; b; b = b->next)
+			if (b->prep == PREP_STORE)
+				pick = b;
+		if (pick)
+			pick->prep = PREP_BUSY;
+		pthread_mutex_unlock(&ing->mu);
+		if (!pick)
+			return;
+		for (size_t i = 0; i < pick->n; i++)
+			prepare(&pick->items[i]);
+		pthread_mutex_lock(&ing->mu);
+		pick->prep = PREP_DONE;
+		pthread_cond_broadcast(&ing->cv);
+		pthread_mutex_unlock(&ing->mu);
+	}
+}
+
 int xeci_ingest_flush(xeci_ingest *ing)
 {
 	int rc = submit(ing);
+	prepare_queued(ing);
 	pthread_mutex_lock(&ing->mu);
 	while (ing->queued || ing->busy)
 		pthread_cond_wait(&ing->cv, &ing->mu);
