@@ -12,15 +12,25 @@
 #include "mail_internal.h"
 #include "util.h"
 
+static bool is_alnum(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* RFC 5322 atext: letters, digits and these (a table: this runs per byte) */
 static bool is_atext(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       (c && strchr("!#$%&'*+-/=?^_`{|}~", c));
+	static const bool special[128] = {
+		['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
+		['-'] = 1, ['/'] = 1, ['='] = 1, ['?'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['{'] = 1,
+		['|'] = 1, ['}'] = 1, ['~'] = 1,
+	};
+	return is_alnum(c) || (c < 128 && special[c]);
 }
 
 static bool is_dtext(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+	return is_alnum(c) || c == '-';
 }
 
 /* A dot-atom of class ok: no empty atom (leading, trailing, double dots). */
