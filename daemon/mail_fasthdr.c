@@ -137,7 +137,7 @@ static int month_of(const char *p)
 {
 	static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
 	for (int i = 0; i < 12; i++)
-		if (!memcmp(p, names + 3 * i, 3))
+		if (!strncmp(p, names + 3 * i, 3)) /* strncmp: stops at the NUL */
 			return i + 1;
 	return 0;
 }
@@ -146,7 +146,7 @@ static bool weekday(const char *p)
 {
 	static const char names[] = "MonTueWedThuFriSatSun";
 	for (int i = 0; i < 7; i++)
-		if (!memcmp(p, names + 3 * i, 3))
+		if (!strncmp(p, names + 3 * i, 3))
 			return true;
 	return false;
 }
@@ -174,7 +174,8 @@ bool xeci_fasthdr_date(int64_t *out, const char *raw)
 	const char *p = raw;
 	if (weekday(p) && p[3] == ',' && p[4] == ' ')
 		p += 5;
-	int day = p[1] == ' ' ? digits(&p, 1) : digits(&p, 2);
+	/* every byte read below follows one checked not to be the NUL */
+	int day = p[0] && p[1] == ' ' ? digits(&p, 1) : digits(&p, 2);
 	if (day < 1 || *p++ != ' ')
 		return false;
 	int mon = month_of(p);
