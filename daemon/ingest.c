@@ -3,8 +3,8 @@
  *     parses them and serialises the parse to JSON (CPU, no database);
  *   - a store thread commits each parsed batch: message rows, the fetch
  *     cursor and the series it touches, in one transaction.
- * The digest and JSON of each message are made by whichever thread is
- * ahead (see submit).
+ * The digest and JSON of each message are made by whichever thread has
+ * time (see submit).
  * At most QUEUE_MAX parsed batches wait for the store thread, so memory stays
  * bounded whatever the inbox size, and a crash loses at most the batches not
  * yet committed (their cursor did not move: they are fetched again). */
@@ -47,7 +47,7 @@ typedef struct pending {
 	char *fetch_error; /* the fetcher could not read this commit */
 	char blob[41];       /* from a git epoch: its blob ("" otherwise) */
 	const char *git_dir; /* ... of this epoch (interned in xeci_ingest.dirs) */
-	/* made by the parse, before the batch goes to the store thread */
+	/* made by the parse (mail, error) and by prepare (sha, json), see submit */
 	char sha[65];      /* of raw */
 	xeci_mail *mail;   /* NULL: see error */
 	char *json;        /* xeci_mail_to_json(mail), compact */
@@ -503,13 +503,13 @@ static int submit(xeci_ingest *ing)
 	 * store thread (it may be idle, waiting for this batch). With them on
 	 * either thread for good, that one was the longer of the two. */
 	pthread_mutex_lock(&ing->mu);
-	bool full = ing->nqueued >= 1;
+	bool waiting = ing->nqueued >= 1;
 	pthread_mutex_unlock(&ing->mu);
-	for (size_t i = 0; full && i < b->n; i++)
+	for (size_t i = 0; waiting && i < b->n; i++)
 		prepare(&b->items[i]);
-	b->prep = full ? PREP_DONE : PREP_STORE;
+	b->prep = waiting ? PREP_DONE : PREP_STORE;
 	ing->batches++;
-	ing->prepared += full;
+	ing->prepared += waiting;
 	ing->cpu_parse += thread_cpu() - t0;
 
 	pthread_mutex_lock(&ing->mu);
