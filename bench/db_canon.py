@@ -8,14 +8,52 @@ that an optimisation of the ingest changes no stored byte.
 Every table the ingest writes, rows sorted, with the clock columns left out
 (received_at, created_at, updated_at; last_received_at is a received_at;
 completed_at is kept as "set or not"): two ingests of the same inbox must
-give the same lines."""
+give the same lines. message_raw's bytes are digested wherever they are: in
+the row, or the blob of a git epoch it points at (schema 0010; read with
+git cat-file), so that rows and pointers give the same digest."""
 import hashlib
 import sqlite3
+import subprocess
 import sys
 
 CLOCK = {'received_at', 'created_at', 'updated_at', 'last_received_at'}
 TABLES = ['inboxes', 'inbox_cursors', 'messages', 'message_raw', 'message_refs', 'series',
           'series_versions', 'series_patches', 'series_trailers', 'fetch_errors']
+
+
+def blobs(path, oids):
+    """The bytes of blobs oids of the repository at path (git cat-file --batch)."""
+    p = subprocess.run(['git', '--git-dir', path, 'cat-file', '--batch'], input=''.join(o + '\n' for o in oids).encode(),
+                       capture_output=True, check=True)
+    out, at = {}, 0
+    for oid in oids:
+        nl = p.stdout.index(b'\n', at)
+        head = p.stdout[at:nl].split()
+        if len(head) != 3:
+            out[oid] = None  # missing: digested as empty, and so different
+            at = nl + 1
+            continue
+        size = int(head[2])
+        out[oid] = p.stdout[nl + 1:nl + 1 + size]
+        at = nl + 1 + size + 1
+    return out
+
+
+def raw_rows(db):
+    """(message_rowid, bytes) of message_raw: the bytes a row holds, or those of
+    the blob it points at (schema 0010), so that both give the same digest."""
+    cols = [r[1] for r in db.execute('PRAGMA table_info(message_raw)')]
+    if 'blob_oid' not in cols:
+        return list(db.execute('SELECT message_rowid, raw FROM message_raw'))
+    rs = list(db.execute('SELECT r.message_rowid, r.raw, r.blob_oid, p.path FROM message_raw r'
+                         ' LEFT JOIN raw_repos p ON p.id = r.repo_id'))
+    wanted = {}
+    for _, raw, oid, path in rs:
+        if raw is None and oid and path:
+            wanted.setdefault(path, []).append(oid)
+    got = {path: blobs(path, oids) for path, oids in wanted.items()}
+    return [(rowid, raw if raw is not None or not oid else got.get(path, {}).get(oid))
+            for rowid, raw, oid, path in rs]
 
 
 def rows(db, table):
@@ -33,9 +71,9 @@ def rows(db, table):
     out = []
     for r in db.execute('SELECT %s FROM %s' % (', '.join(sel), table)):
         out.append('|'.join(str(v) for v in r))
-    if table == 'message_raw':  # the bytes themselves, by digest
-        out = ['%d|%s' % (r[0], hashlib.sha256(r[1] or b'').hexdigest())
-               for r in db.execute('SELECT message_rowid, raw FROM message_raw')]
+    if table == 'message_raw':  # the bytes themselves, by digest, wherever they are
+        out = ['%d|%s' % (rowid, hashlib.sha256(raw or b'').hexdigest())
+               for rowid, raw in raw_rows(db)]
     out.sort()
     return out
 

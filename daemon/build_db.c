@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "msgraw.h"
 #include "util.h"
 
 static int64_t col_int(sqlite3_stmt *st, int i, int64_t null_value)
@@ -118,19 +119,22 @@ static int version_prefixes(xeci_mail **out, xeci_db *db, int64_t version_id, in
 {
 	sqlite3_stmt *st;
 	*out = NULL;
-	if (xeci_db_prepare(&st, db, "SELECT raw FROM message_raw WHERE message_rowid = coalesce(?1, "
-				     "(SELECT message_rowid FROM series_patches WHERE version_id = ?2 "
-				     "ORDER BY idx LIMIT 1))") < 0)
+	if (xeci_db_prepare(&st, db, "SELECT coalesce(?1, (SELECT message_rowid FROM series_patches"
+				     " WHERE version_id = ?2 ORDER BY idx LIMIT 1))") < 0)
 		return XECI_EIO;
 	if (cover_rowid)
 		sqlite3_bind_int64(st, 1, cover_rowid);
 	else
 		sqlite3_bind_null(st, 1);
 	sqlite3_bind_int64(st, 2, version_id);
-	int ret = 0;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		ret = xeci_mail_parse(out, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), 0);
+	int64_t rowid = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
+	char *raw;
+	size_t len;
+	if (!rowid || xeci_msgraw_get(&raw, &len, db, rowid) < 0)
+		return 0; /* no bytes: no prefixes (as before, when message_raw had no row) */
+	int ret = xeci_mail_parse(out, raw, len, 0);
+	free(raw);
 	return ret;
 }
 
@@ -282,6 +286,50 @@ int xeci_build_db_claim_except(int64_t *id, xeci_db *db, const char *busy_trees)
 
 /* ---- the version's patches ----------------------------------------------------- */
 
+/* The patches (idx > 0) of a version in order, with their message rows (0:
+ * the message row is gone). */
+typedef struct version_patch {
+	int idx;
+	int64_t rowid;
+} version_patch;
+
+static int read_version_patches(version_patch **out, size_t *n, xeci_db *db, int64_t version_id)
+{
+	sqlite3_stmt *st;
+	*out = NULL;
+	*n = 0;
+	if (xeci_db_prepare(&st, db, "SELECT idx, message_rowid FROM series_patches"
+				     " WHERE version_id = ? AND idx > 0 ORDER BY idx") < 0)
+		return XECI_EIO;
+	sqlite3_bind_int64(st, 1, version_id);
+	int s;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		*out = xeci_realloc(*out, (*n + 1) * sizeof(**out));
+		(*out)[*n].idx = sqlite3_column_int(st, 0);
+		(*out)[(*n)++].rowid = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (s == SQLITE_DONE)
+		return 0;
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return xeci_db_error(db, "reading a version's patches");
+}
+
+/* The bytes of one patch of a version (msgraw.h: stored or pointed at). */
+static int patch_raw(char **raw, size_t *len, xeci_db *db, const version_patch *p)
+{
+	if (!p->rowid)
+		return xeci_error_setc(XECI_ENOTFOUND, "patch %d: its message is not stored", p->idx);
+	if (xeci_msgraw_get(raw, len, db, p->rowid) < 0) {
+		char why[512]; /* the error text is rewritten below: copied first */
+		snprintf(why, sizeof(why), "%s", xeci_error_last());
+		return xeci_error_setc(XECI_ENOTFOUND, "patch %d: its message is not stored: %s", p->idx, why);
+	}
+	return 0;
+}
+
 int xeci_build_db_load_patches(xeci_mail ***out, size_t *n, char **base_commit, xeci_db *db,
 			       int64_t version_id)
 {
@@ -295,28 +343,27 @@ int xeci_build_db_load_patches(xeci_mail ***out, size_t *n, char **base_commit, 
 	if (sqlite3_step(st) == SQLITE_ROW)
 		*base_commit = xeci_db_column_strdup(st, 0);
 	sqlite3_reset(st);
-	if (xeci_db_prepare(&st, db, "SELECT sp.idx, r.raw FROM series_patches sp "
-				     "LEFT JOIN message_raw r ON r.message_rowid = sp.message_rowid "
-				     "WHERE sp.version_id = ? AND sp.idx > 0 ORDER BY sp.idx") < 0) {
+	version_patch *ps;
+	size_t nps;
+	if (read_version_patches(&ps, &nps, db, version_id) < 0) {
 		free(*base_commit);
 		*base_commit = NULL;
 		return XECI_EIO;
 	}
-	sqlite3_bind_int64(st, 1, version_id);
 	xeci_mail **mails = NULL;
 	size_t k = 0;
 	int rc = 0;
-	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
-		int idx = sqlite3_column_int(st, 0);
-		if (sqlite3_column_type(st, 1) == SQLITE_NULL) {
-			rc = xeci_error_setc(XECI_ENOTFOUND, "patch %d: its message is not stored", idx);
+	for (size_t i = 0; rc == 0 && i < nps; i++) {
+		char *raw;
+		size_t len;
+		if ((rc = patch_raw(&raw, &len, db, &ps[i])) < 0)
 			break;
-		}
 		mails = xeci_realloc(mails, (k + 1) * sizeof(*mails));
-		rc = xeci_mail_parse(&mails[k], sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1), 0);
+		rc = xeci_mail_parse(&mails[k], raw, len, 0);
+		free(raw);
 		k += rc == 0;
 	}
-	sqlite3_reset(st);
+	free(ps);
 	if (rc < 0 || !k) {
 		for (size_t i = 0; i < k; i++)
 			xeci_mail_free(mails[i]);
@@ -333,28 +380,25 @@ int xeci_build_db_load_patches(xeci_mail ***out, size_t *n, char **base_commit, 
 
 int xeci_build_db_write_patches(size_t *n, xeci_db *db, int64_t version_id, const char *dir)
 {
-	sqlite3_stmt *st;
 	*n = 0;
 	if (xeci_mkdir_p(dir, 0755) < 0)
 		return xeci_error_setc(XECI_EIO, "%s: cannot create", dir);
-	if (xeci_db_prepare(&st, db, "SELECT sp.idx, r.raw FROM series_patches sp "
-				     "LEFT JOIN message_raw r ON r.message_rowid = sp.message_rowid "
-				     "WHERE sp.version_id = ? AND sp.idx > 0 ORDER BY sp.idx") < 0)
+	version_patch *ps;
+	size_t nps;
+	if (read_version_patches(&ps, &nps, db, version_id) < 0)
 		return XECI_EIO;
-	sqlite3_bind_int64(st, 1, version_id);
 	int rc = 0;
-	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
-		char path[4096];
-		if (sqlite3_column_type(st, 1) == SQLITE_NULL) {
-			rc = xeci_error_setc(XECI_ENOTFOUND, "patch %d: its message is not stored",
-					     sqlite3_column_int(st, 0));
+	for (size_t i = 0; rc == 0 && i < nps; i++) {
+		char path[4096], *raw;
+		size_t len;
+		if ((rc = patch_raw(&raw, &len, db, &ps[i])) < 0)
 			break;
-		}
-		snprintf(path, sizeof(path), "%s/%04d.patch", dir, sqlite3_column_int(st, 0));
-		rc = xeci_file_write_atomic(path, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1));
+		snprintf(path, sizeof(path), "%s/%04d.patch", dir, ps[i].idx);
+		rc = xeci_file_write_atomic(path, raw, len);
+		free(raw);
 		*n += rc == 0;
 	}
-	sqlite3_reset(st);
+	free(ps);
 	return rc;
 }
 

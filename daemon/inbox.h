@@ -24,6 +24,11 @@ typedef struct xeci_inbox_msg {
 	/* NULL, or the fetcher's malloc'd, NUL-terminated buffer holding data:
 	 * the callback may keep it (setting *take to NULL) instead of copying */
 	char **take;
+	/* From a git epoch: the hex id of the blob data is (NULL otherwise) and
+	 * the epoch repository's path; the store may keep these instead of the
+	 * bytes (schema 0010) */
+	const char *blob;
+	const char *git_dir;
 } xeci_inbox_msg;
 
 /* Return 0 to go on, negative to stop the fetch (the error is passed up). */

@@ -259,7 +259,7 @@ typedef struct poll_ctx {
 static int hand_over(const char *msg, size_t len, void *payload)
 {
 	poll_t *p = payload;
-	xeci_inbox_msg m = {msg, len, false, -1, NULL, p->source, NULL, NULL};
+	xeci_inbox_msg m = {msg, len, false, -1, NULL, p->source, NULL, NULL, NULL, NULL};
 
 	if (p->thread_mids) {
 		char *mid = message_id(msg, len);
@@ -273,7 +273,7 @@ static int hand_over(const char *msg, size_t len, void *payload)
  * made: 404) with `error` set, so that the ingest stage records it. */
 static int hand_over_error(poll_t *p, const char *url)
 {
-	xeci_inbox_msg m = {NULL, 0, false, -1, NULL, url, xeci_error_last(), NULL};
+	xeci_inbox_msg m = {NULL, 0, false, -1, NULL, url, xeci_error_last(), NULL, NULL, NULL};
 	XECI_WARN("%s", xeci_error_last());
 	return p->fn(&m, p->payload);
 }

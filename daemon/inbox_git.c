@@ -36,6 +36,7 @@ typedef struct walk {
 	xeci_inbox_progress_fn progress;
 	void *progress_payload;
 	bool git_ready;     /* git_libgit2_init done (only when something needs libgit2) */
+	const char *git_dir; /* of the epoch being walked */
 } walk;
 
 /* Off (tests only): every epoch is read through libgit2, as before the
@@ -341,7 +342,7 @@ static int epoch_repo(git_repository **out, walk *w, epoch *ep)
  * the fetch: the ingest stage records it and the cursor moves on. */
 static int hand_over(walk *w, git_repository *repo, const git_oid *oid, int epoch)
 {
-	char hex[GIT_OID_HEXSZ + 1];
+	char hex[GIT_OID_HEXSZ + 1], blob_hex[GIT_OID_HEXSZ + 1];
 	git_commit *commit = NULL;
 	git_tree *tree = NULL;
 	git_blob *blob = NULL;
@@ -369,6 +370,9 @@ static int hand_over(walk *w, git_repository *repo, const git_oid *oid, int epoc
 		msg.data = git_blob_rawcontent(blob);
 		msg.len = (size_t)git_blob_rawsize(blob);
 		msg.removed = strcmp(git_tree_entry_name(ent), "d") == 0;
+		git_oid_tostr(blob_hex, sizeof(blob_hex), git_tree_entry_id(ent));
+		msg.blob = blob_hex;
+		msg.git_dir = w->git_dir;
 	}
 	if (err.len) {
 		msg.error = err.ptr;
@@ -586,12 +590,14 @@ static int hand_over_fast(int *rc, walk *w, const objects *o, const commit_ref *
 		free(blob);
 		return 0;
 	}
-	char hex[GIT_OID_HEXSZ + 1];
+	char hex[GIT_OID_HEXSZ + 1], blob_hex[GIT_OID_HEXSZ + 1];
 	xeci_buf source = XECI_BUF_INIT;
 	git_oid_tostr(hex, sizeof(hex), &c->commit);
+	git_oid_tostr(blob_hex, sizeof(blob_hex), &boid);
 	xeci_buf_printf(&source, "%s git/%d.git@%s", w->url, epoch, hex);
 	xeci_inbox_msg msg = {.data = blob, .len = blen, .removed = removed, .epoch = epoch,
-			      .commit = hex, .source = source.ptr, .take = &blob};
+			      .commit = hex, .source = source.ptr, .take = &blob,
+			      .blob = blob_hex, .git_dir = w->git_dir};
 	*rc = w->fn(&msg, w->payload);
 	xeci_buf_free(&source);
 	free(blob);
@@ -753,8 +759,10 @@ static int fetch_epochs(walk *w, const char *base, const char *mirror_dir, bool 
 		epoch ep;
 		size_t c = cursor_for(cursors, ncursors, epochs[i]);
 		int rc = epoch_open(&ep, w, base, mirror_dir, remote, epochs[i]);
+		w->git_dir = rc == 0 ? ep.path : NULL;
 		if (rc == 0)
 			rc = walk_epoch(w, &ep, &(*cursors)[c]);
+		w->git_dir = NULL;
 		epoch_close(&ep);
 		if (rc < 0)
 			return rc;
@@ -767,7 +775,7 @@ int xeci_inbox_git_fetch(const char *url, const char *mirror_dir,
 			 xeci_inbox_msg_fn fn, void *payload,
 			 xeci_inbox_progress_fn progress, void *progress_payload)
 {
-	walk w = {url, fn, payload, progress, progress_payload, false};
+	walk w = {url, fn, payload, progress, progress_payload, false, NULL};
 	bool remote = is_remote(url);
 	char *base = url_base(xeci_str_startswith(url, "file://") ? url + 7 : url);
 	int *epochs = NULL;

@@ -83,8 +83,11 @@ void xeci_mail_free(xeci_mail *m)
 /* The id inside <...>, or the trimmed text when it has no brackets. */
 static char *msgid_decode(const char *raw)
 {
+	char *fast;
 	if (!raw)
 		return NULL;
+	if (xeci_fasthdr_msgid(&fast, raw))
+		return fast; /* plain atoms: already valid UTF-8 */
 	char *id = g_mime_utils_decode_message_id(raw);
 	char *r = NULL;
 	if (id && *id)
@@ -95,7 +98,7 @@ static char *msgid_decode(const char *raw)
 
 static void parse_references(xeci_mail *m, const char *raw)
 {
-	if (!raw)
+	if (!raw || xeci_fasthdr_references(&m->references, &m->nreferences, raw))
 		return;
 	GMimeReferences *refs = g_mime_references_parse(NULL, raw);
 	if (!refs)
@@ -111,6 +114,9 @@ static void parse_references(xeci_mail *m, const char *raw)
 
 static char *decode_text(const char *raw)
 {
+	char *fast;
+	if (xeci_fasthdr_text(&fast, raw))
+		return fast; /* printable ASCII: valid UTF-8 */
 	char *d = g_mime_utils_header_decode_text(NULL, raw);
 	char *r = xeci_utf8_sanitize(d ? d : raw, strlen(d ? d : raw));
 	g_free(d);
@@ -119,8 +125,11 @@ static char *decode_text(const char *raw)
 
 static int64_t parse_date(const char *raw)
 {
+	int64_t fast;
 	if (!raw)
 		return 0;
+	if (xeci_fasthdr_date(&fast, raw))
+		return fast;
 	GDateTime *dt = g_mime_utils_header_decode_date(raw);
 	if (!dt)
 		return 0;

@@ -225,15 +225,21 @@ static int read_one_header_line(mi *m, xeci_buf *line)
 		xeci_buf_putc(line, '\n');
 		return 0;
 	}
-	xeci_buf cont = XECI_BUF_INIT;
+	/* continuation lines: the first blank becomes a space, trailing blanks
+	 * go (mailinfo's strbuf_rtrim of the line), appended in place rather
+	 * than through a scratch buffer per header */
 	while (m->p < m->end && (*m->p == ' ' || *m->p == '\t')) {
-		if (getline_lf(m, &cont))
-			break;
-		cont.ptr[0] = ' ';
-		xeci_mi_rtrim(&cont);
-		xeci_buf_put(line, cont.ptr, cont.len);
+		const char *nl = memchr(m->p, '\n', (size_t)(m->end - m->p));
+		size_t n = nl ? (size_t)(nl - m->p) : (size_t)(m->end - m->p);
+		const char *c = m->p;
+		m->p += n + (nl ? 1 : 0);
+		while (n > 1 && xeci_git_isspace((unsigned char)c[n - 1]))
+			n--;
+		if (n > 1) { /* else only blanks: nothing is left of it */
+			xeci_buf_putc(line, ' ');
+			xeci_buf_put(line, c + 1, n - 1);
+		}
 	}
-	xeci_buf_free(&cont);
 	return 1;
 }
 
@@ -508,6 +514,23 @@ static void filter_decoded(mi *m, xeci_buf *line, xeci_buf *prev)
 	xeci_buf_free(&piece);
 }
 
+/* Past the patch break, with no boundary to watch for, no transfer
+ * decoding and no format=flowed, every later line goes to the patch as it
+ * is: the rest is appended at once instead of line by line (a third of
+ * mailinfo's time on patch mail). true when the message is consumed. */
+static bool patch_rest(mi *m, const xeci_buf *prev)
+{
+	if (m->filter_stage != 1 || m->content[m->top] || m->te != XECI_TE_NONE || m->format_flowed ||
+	    prev->len)
+		return false;
+	if (m->p < m->end) {
+		xeci_buf_put(&m->patch, m->p, (size_t)(m->end - m->p));
+		m->patch_lines++;
+		m->p = m->end;
+	}
+	return true;
+}
+
 static void handle_body(mi *m, xeci_buf *line)
 {
 	xeci_buf prev = XECI_BUF_INIT;
@@ -528,6 +551,8 @@ static void handle_body(mi *m, xeci_buf *line)
 		else
 			handle_filter_flowed(m, line, &prev);
 		if (m->input_error)
+			break;
+		if (patch_rest(m, &prev))
 			break;
 	} while (!getwholeline(m, line));
 	if (prev.len)

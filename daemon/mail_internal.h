@@ -62,6 +62,13 @@ void xeci_mail_scan_files(xeci_mail *m);
 bool xeci_mail_is_pull_request(const xeci_mail *m);
 
 /* Small vector helper: appends an owned string. */
+/* mail_fasthdr.c: GMime's answer for headers of the common plain shapes;
+ * false (nothing done) for anything else, which GMime reads. */
+bool xeci_fasthdr_msgid(char **out, const char *raw);
+bool xeci_fasthdr_references(char ***v, size_t *n, const char *raw);
+bool xeci_fasthdr_text(char **out, const char *raw);
+bool xeci_fasthdr_date(int64_t *out, const char *raw);
+
 void xeci_strv_push(char ***v, size_t *n, char *s);
 void xeci_strv_free(char **v, size_t n);
 

@@ -16,33 +16,27 @@
 #include "buf.h"
 #include "util.h"
 
-/* RFC 3629 UTF-8, as jansson's utf8_check_string accepts it. */
-static bool utf8_valid(const unsigned char *s)
+/* The length of the RFC 3629 UTF-8 sequence at s (its first byte >= 0x80),
+ * as jansson's utf8_check_string accepts it; 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *s)
 {
-	while (*s) {
-		unsigned c = *s, n, min, v;
-		if (c < 0x80) {
-			s++;
-			continue;
-		}
-		if (c >= 0xC2 && c <= 0xDF)
-			n = 1, min = 0x80, v = c & 0x1F;
-		else if (c >= 0xE0 && c <= 0xEF)
-			n = 2, min = 0x800, v = c & 0x0F;
-		else if (c >= 0xF0 && c <= 0xF4)
-			n = 3, min = 0x10000, v = c & 0x07;
-		else
-			return false;
-		for (unsigned i = 1; i <= n; i++) {
-			if ((s[i] & 0xC0) != 0x80)
-				return false;
-			v = (v << 6) | (s[i] & 0x3F);
-		}
-		if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-			return false;
-		s += n + 1;
+	unsigned c = *s, n, min, v;
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 1, min = 0x80, v = c & 0x1F;
+	else if (c >= 0xE0 && c <= 0xEF)
+		n = 2, min = 0x800, v = c & 0x0F;
+	else if (c >= 0xF0 && c <= 0xF4)
+		n = 3, min = 0x10000, v = c & 0x07;
+	else
+		return 0;
+	for (unsigned i = 1; i <= n; i++) { /* a NUL fails here: never read past it */
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		v = (v << 6) | (s[i] & 0x3F);
 	}
-	return true;
+	if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+		return 0;
+	return n + 1;
 }
 
 typedef struct writer {
@@ -50,18 +44,31 @@ typedef struct writer {
 	bool bad; /* a string jansson would refuse */
 } writer;
 
-static void put_string(writer *w, const char *s)
+/* One pass: UTF-8 checked and escapes written as the bytes go by (a check
+ * of the whole string first, then the escapes, read every string twice). */
+static void put_string(writer *w, const char *str)
 {
-	if (!utf8_valid((const unsigned char *)s))
-		w->bad = true;
+	const unsigned char *s = (const unsigned char *)str, *run = s;
 	xeci_buf_putc(&w->b, '"');
-	const char *run = s;
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c >= 0x20 && c != '"' && c != '\\')
+	for (;;) {
+		unsigned char c = *s;
+		if (c >= 0x80) {
+			size_t n = utf8_seq(s);
+			if (!n) { /* the text is jansson's then: what follows does not matter */
+				w->bad = true;
+				n = 1;
+			}
+			s += n;
 			continue;
+		}
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			s++;
+			continue;
+		}
+		if (!c)
+			break;
 		xeci_buf_put(&w->b, run, (size_t)(s - run));
-		run = s + 1;
+		run = ++s;
 		switch (c) {
 		case '"': xeci_buf_puts(&w->b, "\\\""); break;
 		case '\\': xeci_buf_puts(&w->b, "\\\\"); break;
@@ -188,6 +195,7 @@ static void body(writer *w, const xeci_mail *m)
 char *xeci_mail_json_text(const xeci_mail *m)
 {
 	writer w = {XECI_BUF_INIT, false};
+	xeci_buf_grow(&w.b, 2048); /* most mails' JSON: one allocation, no regrowth */
 	body(&w, m);
 	if (!w.bad)
 		return xeci_buf_detach(&w.b);

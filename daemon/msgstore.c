@@ -69,6 +69,31 @@ static int insert_refs(xeci_db *db, int64_t rowid, const xeci_mail *m)
 	return 0;
 }
 
+/* The bytes go to a table of their own (schema 0005): a parsed message of a
+ * git epoch as a pointer to its blob (0010: the epoch holds the bytes, and
+ * writing them through the WAL into the database was a third of the
+ * store's writes), any other as the bytes, which an error row keeps as
+ * evidence whatever its source. */
+static int insert_raw(xeci_db *db, int64_t rowid, const xeci_msg_record *r, const char *error)
+{
+	sqlite3_stmt *st;
+	bool pointer = !error && r->blob_oid && r->repo_id > 0;
+	if (xeci_db_prepare(&st, db, pointer ? "INSERT INTO message_raw(message_rowid, repo_id, blob_oid)"
+					       " VALUES (?, ?, ?)"
+					     : "INSERT INTO message_raw(message_rowid, raw) VALUES (?, ?)") < 0)
+		return XECI_EIO;
+	sqlite3_bind_int64(st, 1, rowid);
+	if (pointer) {
+		sqlite3_bind_int64(st, 2, r->repo_id);
+		sqlite3_bind_text(st, 3, r->blob_oid, -1, SQLITE_STATIC);
+	} else {
+		sqlite3_bind_blob64(st, 2, r->raw, r->len, SQLITE_STATIC);
+	}
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return xeci_db_error(db, "storing a message");
+	return 0;
+}
+
 /* Inserts the row (and its bytes). 1, nothing inserted: a parsed row whose
  * Message-ID a parsed row already holds. */
 static int insert_row(int64_t *rowid, xeci_db *db, int64_t inbox_id, const xeci_msg_record *r,
@@ -119,14 +144,7 @@ static int insert_row(int64_t *rowid, xeci_db *db, int64_t inbox_id, const xeci_
 	if (rc != SQLITE_DONE)
 		return xeci_db_error(db, "storing a message");
 	*rowid = sqlite3_last_insert_rowid(xeci_db_handle(db));
-	/* the bytes go to a table of their own (schema 0005) */
-	if (xeci_db_prepare(&st, db, "INSERT INTO message_raw(message_rowid, raw) VALUES (?, ?)") < 0)
-		return XECI_EIO;
-	sqlite3_bind_int64(st, 1, *rowid);
-	sqlite3_bind_blob64(st, 2, r->raw, r->len, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return xeci_db_error(db, "storing a message");
-	return 0;
+	return insert_raw(db, *rowid, r, error);
 }
 
 int xeci_msgstore_put(int64_t *rowid, xeci_msg_outcome *outcome, xeci_db *db, int64_t inbox_id,

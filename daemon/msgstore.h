@@ -2,7 +2,8 @@
  * A parsed mail is stored with its JSON reading and thread links; a mail
  * that cannot be used (unparsable, no Message-ID, over the size limit, a
  * second body under a known Message-ID) is stored with its bytes and the
- * reason, for `xeci mail list --errors`; an exact duplicate (same
+ * reason, for `xeci mail list --errors`; a parsed mail read from a git
+ * epoch keeps a pointer to its blob rather than its bytes (msgraw.h); an exact duplicate (same
  * Message-ID, same bytes) is recognised and not stored twice. */
 #ifndef XECI_MSGSTORE_H
 #define XECI_MSGSTORE_H
@@ -35,6 +36,11 @@ typedef struct xeci_msg_record {
 	const xeci_mail *mail;   /* its parse; NULL when the parse failed */
 	const char *parsed_json; /* xeci_mail_to_json of mail, compact (NULL: made here) */
 	const char *parse_error; /* why mail is NULL */
+	/* raw is blob blob_oid (hex) of raw_repos row repo_id (a git epoch): a
+	 * parsed row keeps that pointer instead of the bytes (schema 0010);
+	 * NULL / 0 when raw came from anywhere else */
+	const char *blob_oid;
+	int64_t repo_id;
 } xeci_msg_record;
 
 /* Stores one message read from src. *rowid is its row (the existing one for

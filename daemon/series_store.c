@@ -64,7 +64,18 @@ static const char *Q_VERSION_UPDATE =
 	" received = ?10, base_commit = ?11, change_id = ?12, prerequisite_ids = ?13,"
 	" depends_on = ?14, state = ?15, ignored_reason = ?16, missing = ?17, first_date = ?18,"
 	" last_date = ?19, last_received_at = ?20, completed_at = coalesce(completed_at, ?21),"
-	" rows_digest = ?23 WHERE id = ?22";
+	" rows_digest = ?23 WHERE id = ?22"
+	/* only when a value differs: a thread re-assembled by a later batch
+	 * mostly gives the row it has, and an UPDATE rewrites every index of
+	 * the columns it sets, whatever their values */
+	" AND (series_id IS NOT ?1 OR inbox_id IS NOT ?2 OR posting_key IS NOT ?3 OR version IS NOT ?4"
+	" OR subject IS NOT ?5 OR author IS NOT ?6 OR cover_message_id IS NOT ?7"
+	" OR root_parent_id IS NOT ?8 OR total IS NOT ?9 OR received IS NOT ?10"
+	" OR base_commit IS NOT ?11 OR change_id IS NOT ?12 OR prerequisite_ids IS NOT ?13"
+	" OR depends_on IS NOT ?14 OR state IS NOT ?15 OR ignored_reason IS NOT ?16"
+	" OR missing IS NOT ?17 OR first_date IS NOT ?18 OR last_date IS NOT ?19"
+	" OR last_received_at IS NOT ?20 OR (completed_at IS NULL AND ?21 IS NOT NULL)"
+	" OR rows_digest IS NOT ?23)";
 static const char *Q_PATCHES_DEL = "DELETE FROM series_patches WHERE version_id = ?";
 static const char *Q_PATCH_INS =
 	"INSERT INTO series_patches (version_id, idx, message_rowid, message_id, subject,"

@@ -79,7 +79,7 @@ static int64_t add_message(fx *f, int64_t inbox, const char *mid, const char *te
 	sqlite3_finalize(st);
 	int64_t rowid = sqlite3_last_insert_rowid(h);
 	if (store_raw) {
-		assert_int_equal(sqlite3_prepare_v2(h, "INSERT INTO message_raw VALUES (?, ?)", -1, &st, NULL),
+		assert_int_equal(sqlite3_prepare_v2(h, "INSERT INTO message_raw (message_rowid, raw) VALUES (?, ?)", -1, &st, NULL),
 				 SQLITE_OK);
 		sqlite3_bind_int64(st, 1, rowid);
 		sqlite3_bind_blob(st, 2, text, (int)strlen(text), SQLITE_STATIC);
