@@ -10,39 +10,6 @@
 
 /* --- Decoding, as Python's open(errors='backslashreplace') and str --- */
 
-/* Length of the well-formed UTF-8 sequence at p (Unicode table 3-7), 0 if
- * the byte there starts none. */
-static size_t utf8_len(const unsigned char *p, size_t left)
-{
-	unsigned char c = p[0];
-	size_t n;
-	unsigned char lo = 0x80, hi = 0xBF;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 2;
-	else if (c >= 0xE0 && c <= 0xEF)
-		n = 3;
-	else if (c >= 0xF0 && c <= 0xF4)
-		n = 4;
-	else
-		return 0;
-	if (c == 0xE0)
-		lo = 0xA0;
-	else if (c == 0xED)
-		hi = 0x9F;
-	else if (c == 0xF0)
-		lo = 0x90;
-	else if (c == 0xF4)
-		hi = 0x8F;
-	if (left < n || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xBF)
-			return 0;
-	return n;
-}
-
 void xeci_ktap__decode(xeci_buf *b, const char *text, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)text;
@@ -53,7 +20,7 @@ void xeci_ktap__decode(xeci_buf *b, const char *text, size_t len)
 			i += (i + 1 < len && p[i + 1] == '\n') ? 2 : 1;
 			continue;
 		}
-		size_t n = utf8_len(p + i, len - i);
+		size_t n = xeci_utf8_len(p + i, len - i);
 		if (n) {
 			xeci_buf_put(b, p + i, n);
 			i += n;

@@ -31,6 +31,9 @@ uint64_t xeci_time_wall_ms(void);
 void xeci_time_iso(char out[21], int64_t t);
 
 bool xeci_str_startswith(const char *s, const char *prefix);
+/* Bytes of the well-formed UTF-8 sequence at p (Unicode table 3-7) within
+ * left bytes, 0 when none starts there. */
+size_t xeci_utf8_len(const unsigned char *p, size_t left);
 bool xeci_str_istartswith(const char *s, const char *prefix);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "buildlog_text.h"
+#include "util.h"
 
 /* A longer field (a message of a line of garbage) is cut: it is stored in
  * the database and quoted in replies. */
@@ -30,39 +31,6 @@ bool xeci_text_has_prefix(const char *p, size_t n, const char *prefix)
 	return n >= k && !memcmp(p, prefix, k);
 }
 
-/* Length of the well-formed UTF-8 sequence at p (Unicode table 3-7), 0 when
- * there is none. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-	unsigned char c = p[0];
-	size_t len;
-	unsigned char lo = 0x80, hi = 0xbf;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (n < len || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return len;
-}
-
 /* A copy that is valid UTF-8 without control characters (tabs kept), with
  * surrounding blanks trimmed, cut at MAX_FIELD bytes. */
 char *xeci_text_clean(const char *p, size_t n)
@@ -76,7 +44,7 @@ char *xeci_text_clean(const char *p, size_t n)
 	size_t i = 0;
 	while (i < n) {
 		const unsigned char *u = (const unsigned char *)p + i;
-		size_t k = utf8_len(u, n - i);
+		size_t k = xeci_utf8_len(u, n - i);
 		if (b.len + (k ? k : 1) > MAX_FIELD)
 			break;
 		if (k == 1 && (u[0] < 0x20 || u[0] == 0x7f) && u[0] != '\t')
