@@ -81,32 +81,31 @@ bool xeci_fasthdr_msgid(char **out, const char *raw)
 	return true;
 }
 
+/* The next blank-separated token at or after *p: its start, *p past it;
+ * NULL at the end. */
+static const char *next_token(const char **p)
+{
+	const char *t = *p;
+	while (is_blank(*t))
+		t++;
+	if (!*t)
+		return NULL;
+	const char *e = t;
+	while (*e && !is_blank(*e))
+		e++;
+	*p = e;
+	return t;
+}
+
 bool xeci_fasthdr_references(char ***v, size_t *n, const char *raw)
 {
 	/* all or nothing: every token must be a plain id, else GMime reads it */
-	for (const char *p = raw;;) {
-		while (is_blank(*p))
-			p++;
-		if (!*p)
-			break;
-		const char *e = p;
-		while (*e && !is_blank(*e))
-			e++;
-		if (!plain_id(p, (size_t)(e - p)))
+	const char *t, *p = raw;
+	while ((t = next_token(&p)))
+		if (!plain_id(t, (size_t)(p - t)))
 			return false;
-		p = e;
-	}
-	for (const char *p = raw;;) {
-		while (is_blank(*p))
-			p++;
-		if (!*p)
-			break;
-		const char *e = p;
-		while (*e && !is_blank(*e))
-			e++;
-		xeci_strv_push(v, n, xeci_strndup(p + 1, (size_t)(e - p) - 2));
-		p = e;
-	}
+	for (p = raw; (t = next_token(&p));)
+		xeci_strv_push(v, n, xeci_strndup(t + 1, (size_t)(p - t) - 2));
 	return true;
 }
 
