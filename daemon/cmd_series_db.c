@@ -173,7 +173,9 @@ static void print_version_line(json_t *v)
 }
 
 #define SERIES_SQL                                                                                 \
-	"SELECT s.id, s.subject, s.author, s.change_id, s.created_at, i.name FROM series s"        \
+	"SELECT s.id, coalesce(s.subject, (SELECT v.subject FROM series_versions v"                \
+	" WHERE v.series_id = s.id ORDER BY v.version, v.id LIMIT 1)),"                            \
+	" s.author, s.change_id, s.created_at, i.name FROM series s"                               \
 	" LEFT JOIN inboxes i ON i.id = s.inbox_id"
 
 int xeci_cmd_series_list(int argc, char **argv)

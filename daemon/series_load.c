@@ -299,6 +299,46 @@ static int expand(series_component *c, xeci_db *db, xeci_series_cache *cache, in
 	return 0;
 }
 
+typedef struct ordered {
+	int64_t rowid;
+	size_t at;
+} ordered;
+
+static int cmp_rowid(const void *a, const void *b)
+{
+	int64_t x = ((const ordered *)a)->rowid, y = ((const ordered *)b)->rowid;
+	return x < y ? -1 : x > y;
+}
+
+/* Into arrival (rowid) order: the order the messages were loaded in follows
+ * the batch they came in, and what is assembled from them (which duplicate
+ * counts, the order of collected trailers) must not. */
+static void sort_component(series_component *c)
+{
+	if (c->n < 2)
+		return;
+	ordered *o = xeci_malloc(c->n * sizeof(*o));
+	for (size_t i = 0; i < c->n; i++)
+		o[i] = (ordered){c->rowids[i], i};
+	qsort(o, c->n, sizeof(*o), cmp_rowid);
+	xeci_mail **mails = xeci_malloc(c->cap * sizeof(*mails));
+	int64_t *received = xeci_malloc(c->cap * sizeof(*received));
+	bool *borrowed = xeci_malloc(c->cap * sizeof(*borrowed));
+	for (size_t i = 0; i < c->n; i++) {
+		mails[i] = c->mails[o[i].at];
+		c->rowids[i] = o[i].rowid;
+		received[i] = c->received[o[i].at];
+		borrowed[i] = c->borrowed[o[i].at];
+	}
+	free(c->mails);
+	free(c->received);
+	free(c->borrowed);
+	c->mails = mails;
+	c->received = received;
+	c->borrowed = borrowed;
+	free(o);
+}
+
 /* Whether a new message can change any series. */
 static int relevant(bool *out, xeci_db *db, xeci_series_cache *cache, const xeci_mail *m)
 {
@@ -347,6 +387,7 @@ int xeci_series__load_component(series_component *c, xeci_db *db, int64_t inbox_
 		rc = expand(c, db, cache, inbox_id, q[qi], m, &q, &nq, &capq);
 	}
 	free(q);
+	sort_component(c);
 	if (c->truncated)
 		XECI_WARN("series: a thread over %d messages was cut", COMPONENT_MAX);
 	return rc;

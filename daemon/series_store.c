@@ -20,6 +20,7 @@ typedef struct found_version {
 	int received;
 	char *subject; /* as stored: when it changes (the cover arrived), the link is redone */
 	char digest[65]; /* rows_digest: of its patches and trailers rows; "" when unknown */
+	bool series_unnamed; /* its series has no subject yet (see link_series) */
 } found_version;
 
 typedef struct upsert_ctx {
@@ -32,10 +33,12 @@ typedef struct upsert_ctx {
 } upsert_ctx;
 
 static const char *Q_BY_KEY = "SELECT id, series_id, completed_at IS NOT NULL, state, received,"
-			      " subject, rows_digest FROM series_versions WHERE inbox_id = ? AND posting_key = ?";
+			      " subject, rows_digest,"
+			      " (SELECT s.subject IS NULL FROM series s WHERE s.id = series_id)"
+			      " FROM series_versions WHERE inbox_id = ? AND posting_key = ?";
 static const char *Q_BY_PATCH =
 	"SELECT v.id, v.series_id, v.completed_at IS NOT NULL, v.state, v.received, v.subject,"
-	" v.rows_digest"
+	" v.rows_digest, (SELECT s.subject IS NULL FROM series s WHERE s.id = v.series_id)"
 	" FROM series_patches p JOIN series_versions v ON v.id = p.version_id"
 	" WHERE p.message_id = ? AND v.inbox_id = ? AND v.version = ? ORDER BY v.id LIMIT 1";
 static const char *Q_SERIES_BY_CHANGE =
@@ -45,8 +48,10 @@ static const char *Q_SERIES_BY_PARENT =
 	" WHERE p.message_id = ?1 AND v.inbox_id = ?2 AND v.version < ?3"
 	" UNION ALL SELECT series_id FROM series_versions WHERE cover_message_id = ?1"
 	" AND inbox_id = ?2 AND version < ?3 LIMIT 1";
-static const char *Q_SERIES_BY_SUBJECT = "SELECT id FROM series WHERE inbox_id = ? AND author = ?"
-					 " AND subject = ? ORDER BY id DESC LIMIT 1";
+/* a version with a change-id never joins a series that has another one */
+static const char *Q_SERIES_BY_SUBJECT = "SELECT id FROM series WHERE inbox_id = ?1 AND author = ?2"
+					 " AND subject = ?3 AND (change_id IS NULL OR ?4 IS NULL)"
+					 " ORDER BY id DESC LIMIT 1";
 static const char *Q_SERIES_NEW = "INSERT INTO series (inbox_id, subject, author, change_id)"
 				  " VALUES (?, ?, ?, ?)";
 static const char *Q_SERIES_SET_CHANGE =
@@ -90,8 +95,8 @@ static const char *Q_SET_STATE = "UPDATE series_versions SET state = ? WHERE id 
 static const char *Q_STATE_OF = "SELECT state FROM series_versions WHERE id = ?";
 static const char *Q_SERIES_DROP_EMPTY =
 	"DELETE FROM series WHERE id = ? AND NOT EXISTS (SELECT 1 FROM series_versions WHERE series_id = series.id)";
-static const char *Q_SERIES_RETITLE = "UPDATE series SET subject = ?2 WHERE id = ?1"
-				      " AND (SELECT count(*) FROM series_versions WHERE series_id = ?1) <= 1";
+static const char *Q_SERIES_RETITLE = "UPDATE series SET subject = ?2 WHERE id = ?1 AND (subject IS NULL"
+				      " OR (SELECT count(*) FROM series_versions WHERE series_id = ?1) <= 1)";
 static const char *Q_EXPIRE =
 	"UPDATE series_versions SET state = 'expired' WHERE state = 'incomplete'"
 	" AND last_received_at < ?";
@@ -122,6 +127,7 @@ static int read_found(found_version *f, xeci_db *db, sqlite3_stmt *st)
 		f->subject = subj ? xeci_strdup(subj) : NULL;
 		const char *dg = (const char *)sqlite3_column_text(st, 6);
 		snprintf(f->digest, sizeof(f->digest), "%s", dg ? dg : "");
+		f->series_unnamed = sqlite3_column_int(st, 7);
 	}
 	sqlite3_reset(st);
 	if (s == SQLITE_ROW)
@@ -162,8 +168,34 @@ static int64_t query_id(int *rc, xeci_db *db, sqlite3_stmt *st)
 	return id;
 }
 
+/* Only a cover's subject, or patch 1's in a posting without one, names a
+ * series: patches answering an absent cover wait for it. A series made for
+ * such patches has no subject until then, so that no other posting with the
+ * same subject (a lone patch's "drm/xe: fix a typo" is common) joins it. */
+static bool is_named(const xeci_series_version *v)
+{
+	return v->cover || (v->npatches && v->patches[0].index == 1 && v->posting_key &&
+			    !strcmp(v->posting_key, v->patches[0].mail->message_id));
+}
+
+/* A series without a change-id takes its version's, whenever that becomes
+ * known (a b4 cover arriving after its patches), so that the next version
+ * finds it by change-id. */
+static int note_change_id(upsert_ctx *u, int64_t series_id, const xeci_series_version *v)
+{
+	sqlite3_stmt *st;
+	int rc;
+	if (!v->change_id || (rc = xeci_db_prepare(&st, u->db, Q_SERIES_SET_CHANGE)))
+		return v->change_id ? rc : 0;
+	sqlite3_bind_int64(st, 1, series_id);
+	xeci_db_bind_text(st, 2, v->change_id);
+	return xeci_db_step_done(u->db, st, "recording a change-id");
+}
+
 /* Which series a new version belongs to: b4's change-id, then an older
- * version it answers, then the same subject and author; else a new one. */
+ * version it answers, then the same subject and author (not a series with
+ * another change-id: b4 users retitle nothing, they start a new series);
+ * else a new one. */
 static int link_series(int64_t *out, upsert_ctx *u, const xeci_series_version *v, bool create)
 {
 	sqlite3_stmt *st;
@@ -180,33 +212,25 @@ static int link_series(int64_t *out, upsert_ctx *u, const xeci_series_version *v
 		sqlite3_bind_int(st, 3, v->version);
 		*out = query_id(&rc, u->db, st);
 	}
-	/* only a cover's subject, or patch 1's in a posting without one, names
-	 * a series (patches answering an absent cover wait for it) */
-	bool named = v->cover || (v->npatches && v->patches[0].index == 1 && v->posting_key &&
-				  !strcmp(v->posting_key, v->patches[0].mail->message_id));
+	bool named = is_named(v);
 	if (!rc && !*out && named && v->subject && *v->subject && v->author_email &&
 	    !(rc = xeci_db_prepare(&st, u->db, Q_SERIES_BY_SUBJECT))) {
 		sqlite3_bind_int64(st, 1, u->inbox_id);
 		xeci_db_bind_text(st, 2, v->author_email);
 		xeci_db_bind_text(st, 3, v->subject);
+		xeci_db_bind_text(st, 4, v->change_id);
 		*out = query_id(&rc, u->db, st);
 	}
 	if (rc)
 		return rc;
-	if (*out) {
-		if (v->change_id && !(rc = xeci_db_prepare(&st, u->db, Q_SERIES_SET_CHANGE))) {
-			sqlite3_bind_int64(st, 1, *out);
-			xeci_db_bind_text(st, 2, v->change_id);
-			rc = xeci_db_step_done(u->db, st, "recording a change-id");
-		}
-		return rc;
-	}
+	if (*out)
+		return note_change_id(u, *out, v);
 	if (!create)
 		return 0;
 	if ((rc = xeci_db_prepare(&st, u->db, Q_SERIES_NEW)))
 		return rc;
 	sqlite3_bind_int64(st, 1, u->inbox_id);
-	xeci_db_bind_text(st, 2, v->subject);
+	xeci_db_bind_text(st, 2, named ? v->subject : NULL);
 	xeci_db_bind_text(st, 3, v->author_email);
 	xeci_db_bind_text(st, 4, v->change_id);
 	if ((rc = xeci_db_step_done(u->db, st, "creating a series")))
@@ -372,9 +396,11 @@ insert:
 	return 0;
 }
 
-/* The subject changed (the cover arrived): link again; found nothing, the
- * version keeps its series, which takes the new subject if it is its only
- * version. */
+/* The subject changed (the cover arrived): link again. Linked elsewhere,
+ * it moves there; linked where it is (change-id, the version it answers),
+ * it stays; linked nowhere, it keeps its series, which takes the new
+ * subject if this is its only version, else it leaves the versions it no
+ * longer matches for a series of its own. */
 static int relink(int64_t *series_id, upsert_ctx *u, const xeci_series_version *v)
 {
 	int64_t to = 0;
@@ -390,12 +416,11 @@ static int relink(int64_t *series_id, upsert_ctx *u, const xeci_series_version *
 	if ((rc = xeci_db_prepare(&st, u->db, Q_SERIES_RETITLE)))
 		return rc;
 	sqlite3_bind_int64(st, 1, *series_id);
-	xeci_db_bind_text(st, 2, v->subject);
+	xeci_db_bind_text(st, 2, is_named(v) ? v->subject : NULL);
 	if ((rc = xeci_db_step_done(u->db, st, "retitling a series")))
 		return rc;
-	if (sqlite3_changes(xeci_db_handle(u->db)))
+	if (to || sqlite3_changes(xeci_db_handle(u->db)))
 		return 0;
-	/* it shares its series with other versions it no longer matches */
 	push64(&u->dropped_series, &u->ndropped, &u->capdropped, *series_id);
 	return link_series(series_id, u, v, true);
 }
@@ -423,11 +448,14 @@ static int upsert_version(upsert_ctx *u, const xeci_series_version *v)
 	if ((rc = find_version(&f, u, v)) < 0)
 		return rc;
 	series_id = f.series_id;
-	bool retitled = f.id && (!f.subject || !v->subject || strcmp(f.subject, v->subject));
+	bool retitled = f.id && (!f.subject || !v->subject || strcmp(f.subject, v->subject) ||
+				 (f.series_unnamed && is_named(v)));
 	free(f.subject);
 	if (!series_id && (rc = link_series(&series_id, u, v, true)))
 		return rc;
 	if (retitled && (rc = relink(&series_id, u, v)))
+		return rc;
+	if (f.id && (rc = note_change_id(u, series_id, v))) /* after relink: its series may change */
 		return rc;
 	const char *ignored = v->ignored_reason ? v->ignored_reason : filter_reason(u->opts->filter, v);
 	const char *state = base_state(v, ignored, &f);

@@ -2,7 +2,11 @@
  * LoreMessage.fix_trailers), so that what we test is what `b4 am` applies:
  *  - only replies carry follow-up trailers: a "Re:" subject, or trailers in a
  *    mail that answers something and has no diff;
- *  - From:, Author:, Cc:, To: lines in a reply are not trailers;
+ *  - From:, Author:, Cc:, To:, Phone:, Email: lines in a reply are not
+ *    trailers; nor is one whose value names no address (b4's \S+@\S+\.\S+),
+ *    unless it is one of b4's non-person trailers (Fixes:, Link:, ...), nor
+ *    one whose value holds a URL (find_trailers with followup=True): a CI
+ *    report's "total: 0 errors, 1 warnings" is no review;
  *  - a person trailer counts only when it names the sender (same address, or
  *    same name): nobody acks for someone else;
  *  - from the reply, walk up the thread: the first patch reached (a diff, not
@@ -39,10 +43,38 @@ static void tlist_add(tlist *l, const xeci_trailer *t)
 	l->v[l->n++] = *t;
 }
 
-static bool bad_name(const char *name)
+static bool name_in(const char *name, const char *const *set)
 {
-	return !strcasecmp(name, "from") || !strcasecmp(name, "author") || !strcasecmp(name, "cc") ||
-	       !strcasecmp(name, "to");
+	for (; *set; set++)
+		if (!strcasecmp(name, *set))
+			return true;
+	return false;
+}
+
+/* b4's \S+@\S+\.\S+: one run of non-blanks with an '@' inside and a '.'
+ * inside what follows it. */
+static bool names_address(const char *v)
+{
+	for (const char *at = strchr(v, '@'); at; at = strchr(at + 1, '@')) {
+		if (at == v || isspace((unsigned char)at[-1]) || !at[1] || isspace((unsigned char)at[1]))
+			continue;
+		for (const char *p = at + 2; *p && !isspace((unsigned char)*p); p++)
+			if (*p == '.' && p[1] && !isspace((unsigned char)p[1]))
+				return true;
+	}
+	return false;
+}
+
+static bool followup_trailer(const xeci_trailer *t)
+{
+	static const char *const never[] = {"from", "author", "cc", "to", "phone", "email", NULL};
+	static const char *const nonperson[] = {"fixes", "subject", "date", "link", "buglink",
+						"obsoleted-by", "change-id", "base-commit", NULL};
+	if (name_in(t->name, never))
+		return false;
+	if (!names_address(t->value) && !name_in(t->name, nonperson))
+		return false;
+	return !strstr(t->value, "http://") && !strstr(t->value, "https://");
 }
 
 /* "Name <local@domain>" or "local@domain": the address and the name part. */
@@ -146,7 +178,7 @@ static void walk_up(xeci_series_set *set, series_node *f)
 	tlist l = {0};
 	for (size_t i = 0; i < f->mail->ntrailers; i++) {
 		const xeci_trailer *t = &f->mail->trailers[i];
-		if (!bad_name(t->name) && sender_matches(t, f->mail))
+		if (followup_trailer(t) && sender_matches(t, f->mail))
 			tlist_add(&l, t);
 	}
 	for (int steps = 0; l.n && steps < WALK_MAX; steps++) {
@@ -158,7 +190,7 @@ static void walk_up(xeci_series_set *set, series_node *f)
 		if (!up || up == p)
 			break;
 		for (size_t i = 0; i < p->mail->ntrailers; i++)
-			if (!bad_name(p->mail->trailers[i].name))
+			if (followup_trailer(&p->mail->trailers[i]))
 				tlist_add(&l, &p->mail->trailers[i]);
 		p = up;
 	}

@@ -1,7 +1,7 @@
 /* The series store on a real SQLite file: messages stored the way the ingest
  * stage stores them (messages rows with parsed JSON, message_refs), then
  * xeci_series_update in one batch and one message at a time in shuffled
- * order must give the same versions; completion counted once; v2 supersedes
+ * orders must give the same versions and series; completion counted once; v2 supersedes
  * v1; a second run changes nothing; the filter ignores; expiry keeps the
  * missing indexes. */
 #include <setjmp.h>
@@ -30,12 +30,12 @@ typedef struct raw {
 static raw raws[256];
 static size_t nraws;
 
-static void read_cases(void)
+static void read_cases_of(const char *const *cases, size_t ncases)
 {
 	nraws = 0;
-	for (size_t c = 0; c < NCASES; c++) {
+	for (size_t c = 0; c < ncases; c++) {
 		char path[1024];
-		snprintf(path, sizeof(path), "%s/tests/data/series/%s.mbox", getenv("XECI_SRC"), CASES[c]);
+		snprintf(path, sizeof(path), "%s/tests/data/series/%s.mbox", getenv("XECI_SRC"), cases[c]);
 		xeci_mbox *mb;
 		const char *msg;
 		size_t len;
@@ -46,6 +46,11 @@ static void read_cases(void)
 		}
 		xeci_mbox_free(mb);
 	}
+}
+
+static void read_cases(void)
+{
+	read_cases_of(CASES, NCASES);
 }
 
 static xeci_db *open_db(const char *name)
@@ -135,7 +140,8 @@ static char *dump(xeci_db *db)
 		" FROM series_patches p JOIN series_versions v ON v.id = p.version_id ORDER BY 1, 2",
 		"SELECT v.posting_key, t.idx, t.pos, t.name, t.value FROM series_trailers t"
 		" JOIN series_versions v ON v.id = t.version_id ORDER BY 1, 2, 3",
-		"SELECT count(*) FROM series",
+		"SELECT (SELECT min(posting_key) FROM series_versions WHERE series_id = s.id), s.subject,"
+		" s.change_id FROM series s ORDER BY 1",
 	};
 	xeci_buf b = XECI_BUF_INIT;
 	for (size_t i = 0; i < sizeof(q) / sizeof(*q); i++) {
@@ -182,42 +188,62 @@ static void assert_query(xeci_db *db, const char *sql, const char *want)
 	free(got);
 }
 
-static void batch_and_shuffled_agree(void **state)
+/* Stores every raw message into db one at a time, in a shuffled
+ * (fixed-seed) order, updating the series after each; returns the
+ * completions counted. */
+static int store_shuffled(xeci_db *db, unsigned seed)
 {
-	read_cases();
-	xeci_db *a = open_db("batch"), *b = open_db("shuffled");
-	int64_t ids[256];
-	for (size_t i = 0; i < nraws; i++)
-		ids[i] = store(a, i);
-	int ca = update(a, ids, nraws, NULL);
-
-	/* one message at a time, in a shuffled (fixed-seed) order */
 	size_t order[256];
 	for (size_t i = 0; i < nraws; i++)
 		order[i] = i;
-	srand(7);
+	srand(seed);
 	for (size_t i = nraws - 1; i > 0; i--) {
 		size_t k = (size_t)rand() % (i + 1), t = order[i];
 		order[i] = order[k];
 		order[k] = t;
 	}
-	int cb = 0;
+	int completed = 0;
 	for (size_t i = 0; i < nraws; i++) {
-		int64_t id = store(b, order[i]);
-		cb += update(b, &id, 1, NULL);
+		int64_t id = store(db, order[i]);
+		completed += update(db, &id, 1, NULL);
 	}
+	return completed;
+}
+
+static void assert_same_dump(xeci_db *a, xeci_db *b)
+{
 	char *da = dump(a), *db_ = dump(b);
 	if (strcmp(da, db_))
 		printf("batch:\n%s\nshuffled:\n%s\n", da, db_);
 	assert_string_equal(da, db_);
+	free(da);
+	free(db_);
+}
+
+static void batch_and_shuffled_agree(void **state)
+{
+	read_cases();
+	xeci_db *a = open_db("batch");
+	int64_t ids[256];
+	for (size_t i = 0; i < nraws; i++)
+		ids[i] = store(a, i);
+	int ca = update(a, ids, nraws, NULL);
+	char *da = dump(a);
+	/* one message at a time, in 16 orders: the same versions, and each
+	 * completion counted once, when it happens (v1 may complete before v2
+	 * arrives, then be superseded) */
+	for (unsigned seed = 1; seed <= 16; seed++) {
+		xeci_db *b = open_db("shuffled");
+		int cb = store_shuffled(b, seed);
+		assert_same_dump(a, b);
+		assert_true(cb >= 3 && cb <= 4);
+		close_db(b);
+	}
 
 	/* complete and not superseded: v2, patch1-8, tags-any-order (v1, complete
 	 * too, is superseded by v2 in the same batch: not counted) */
 	assert_int_equal(ca, 3);
 	assert_query(a, "SELECT count(*) FROM series_versions WHERE completed_at IS NOT NULL", "4");
-	/* one at a time, each completion is counted once, when it happens
-	 * (v1 may complete before v2 arrives, then be superseded) */
-	assert_true(cb >= 3 && cb <= 4);
 
 	/* v2 posted in reply to v1: one series, v1 superseded */
 	assert_query(a, "SELECT group_concat(state, ',') FROM (SELECT state FROM series_versions"
@@ -251,9 +277,45 @@ static void batch_and_shuffled_agree(void **state)
 
 	free(da);
 	free(da2);
-	free(db_);
 	close_db(a);
-	close_db(b);
+	for (size_t i = 0; i < nraws; i++)
+		free(raws[i].data);
+}
+
+/* One author, one subject, two b4 postings with their own change-ids: two
+ * series, whatever the order (the first one's cover, which carries its
+ * change-id, comes after its patches); a CI report's trailer-shaped lines
+ * are no review, a reviewer's reply is. */
+static void b4_change_ids_keep_series_apart(void **state)
+{
+	static const char *const cases[] = {"b4-same-subject"};
+	read_cases_of(cases, 1);
+	xeci_db *a = open_db("b4-batch");
+	int64_t ids[256];
+	for (size_t i = 0; i < nraws; i++)
+		ids[i] = store(a, i);
+	assert_int_equal(update(a, ids, nraws, NULL), 2);
+	assert_query(a, "SELECT group_concat(change_id, ',') FROM (SELECT change_id FROM series ORDER BY id)",
+		     "20240407-bo-eviction-aaaa11112222,20240701-bo-eviction-bbbb33334444");
+	assert_query(a, "SELECT group_concat(state, ',') FROM series_versions", "complete,complete");
+	assert_query(a, "SELECT group_concat(t.idx || ' ' || t.name, ',') FROM series_trailers t"
+			" WHERE t.name != 'Signed-off-by'", "2 Reviewed-by");
+	for (unsigned seed = 1; seed <= 8; seed++) {
+		xeci_db *b = open_db("b4-shuffled");
+		store_shuffled(b, seed);
+		assert_same_dump(a, b);
+		close_db(b);
+	}
+	/* one message at a time in archive order: the series learns its
+	 * change-id from the late cover */
+	xeci_db *c = open_db("b4-one-by-one");
+	for (size_t i = 0; i < nraws; i++) {
+		int64_t id = store(c, i);
+		update(c, &id, 1, NULL);
+	}
+	assert_same_dump(a, c);
+	close_db(c);
+	close_db(a);
 	for (size_t i = 0; i < nraws; i++)
 		free(raws[i].data);
 }
@@ -286,6 +348,7 @@ int main(void)
 	xeci_mail_global_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(batch_and_shuffled_agree),
+		cmocka_unit_test(b4_change_ids_keep_series_apart),
 		cmocka_unit_test(filter_ignores),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

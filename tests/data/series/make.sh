@@ -80,3 +80,34 @@ git format-patch -q --thread --cover-letter -v2 --stdout HEAD~3..HEAD | sed \
   reply q2@example.com q1@example.com "Re: How do I enable fault mode?" "Dev <dev@example.com>" "Answer.
 
 Reviewed-by: Dev <dev@example.com>"; } > "$out/no-patches.mbox"
+# b4 postings by one author under one subject, months apart, each with its own
+# change-id: two series, not two versions of one. The first one's patches
+# arrive before its cover (the series learns its change-id late); a CI report
+# on it has trailer-shaped lines that are no review ("total: ...", a Link: to
+# a URL), a reviewer's reply has one.
+b4mail() { # id irt subject date body [change-id]
+	printf 'From nobody Mon Sep 17 00:00:00 2001\nFrom: Lu Cas <lucas@example.com>\nDate: %s\nSubject: %s\nMessage-ID: <%s>\n' "$4" "$3" "$1"
+	[ -n "$2" ] && printf 'In-Reply-To: <%s>\nReferences: <%s>\n' "$2" "$2"
+	printf 'MIME-Version: 1.0\nContent-Type: text/plain; charset="utf-8"\n\n%s\n' "$5"
+	[ -n "${6:-}" ] && printf '\n---\nchange-id: %s\n\nBest regards,\n-- \nLu Cas <lucas@example.com>\n' "$6"
+	echo
+}
+b4patch() { # n total cover date tag
+	git format-patch -q --stdout -1 HEAD~$((3 - $1)) | sed -n '/^---$/,$p' > "$tmp/diff"
+	b4mail "${3%%-0-*}-$1-$5@example.com" "$3" "[PATCH $1/$2] drm/xe: change $1" "$4" "Why change $1.
+
+Signed-off-by: Lu Cas <lucas@example.com>
+$(cat "$tmp/diff")"
+}
+{ c1=20240407-bo-eviction-v1-0-aaaa@example.com
+  b4patch 1 2 $c1 "Sun, 7 Apr 2024 10:00:01 +0000" aaaa
+  b4patch 2 2 $c1 "Sun, 7 Apr 2024 10:00:02 +0000" aaaa
+  b4mail $c1 "" "[PATCH 0/2] drm/xe: Improve BO eviction" "Sun, 7 Apr 2024 10:00:00 +0000" "Two changes." 20240407-bo-eviction-aaaa11112222
+  printf 'From nobody Mon Sep 17 00:00:00 2001\nFrom: Patchwork <patchwork@emeril.example.org>\nDate: Sun, 7 Apr 2024 11:00:00 +0000\nSubject: =?utf-8?q?=E2=9C=93_CI=2Echeckpatch=3A_success_for_drm/xe=3A_Improve_BO_eviction?=\nMessage-ID: <ci1@emeril.example.org>\nIn-Reply-To: <%s>\nReferences: <%s>\n\n== Series Details ==\n\nSeries: drm/xe: Improve BO eviction\nURL   : https://patchwork.example.org/series/1/\nState : success\n\n== Summary ==\n\ntotal: 0 errors, 1 warnings, 0 checks, 57 lines checked\nLink: https://patchwork.example.org/series/1/\n\n' "$c1" "$c1"
+  reply rev2@example.com "20240407-bo-eviction-v1-2-aaaa@example.com" "Re: [PATCH 2/2] drm/xe: change 2" "Rev Iewer <rev@example.com>" "> quoted
+
+Reviewed-by: Rev Iewer <rev@example.com>"
+  c2=20240701-bo-eviction-v1-0-bbbb@example.com
+  b4mail $c2 "" "[PATCH 0/1] drm/xe: Improve BO eviction" "Mon, 1 Jul 2024 10:00:00 +0000" "Another take." 20240701-bo-eviction-bbbb33334444
+  b4patch 1 1 $c2 "Mon, 1 Jul 2024 10:00:01 +0000" bbbb
+} > "$out/b4-same-subject.mbox"
