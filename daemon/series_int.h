@@ -62,6 +62,8 @@ series_node *xeci_series__lookup(const xeci_series_set *set, const char *msgid);
 void xeci_series__classify(xeci_series_set *set);
 void xeci_series__group(xeci_series_set *set);
 void xeci_series__collect_trailers(xeci_series_set *set);
+/* Whether t can count as a follow-up trailer (b4's rules, see series_trailers.c). */
+bool xeci_series__followup_trailer(const xeci_trailer *t);
 /* The trailers a patch carries in its commit message as b4 writes it: its
  * own, then those from replies to it, then those from replies to the cover,
  * deduplicated as b4 does. Strings are borrowed from the mails. */

@@ -339,10 +339,20 @@ static void sort_component(series_component *c)
 	free(o);
 }
 
-/* Whether a new message can change any series. */
+static bool has_followup_trailer(const xeci_mail *m)
+{
+	for (size_t i = 0; i < m->ntrailers; i++)
+		if (xeci_series__followup_trailer(&m->trailers[i]))
+			return true;
+	return false;
+}
+
+/* Whether a new message can change any series: a reply only through the
+ * trailers it gives (a CI report's "total: 0 errors" gives none), or as
+ * the parent of messages that arrived before it. */
 static int relevant(bool *out, xeci_db *db, xeci_series_cache *cache, const xeci_mail *m)
 {
-	*out = m->has_patch || is_cover(m) || m->is_pull_request || m->ntrailers;
+	*out = m->has_patch || is_cover(m) || m->is_pull_request || has_followup_trailer(m);
 	if (*out || !m->message_id)
 		return 0;
 	return has_children(out, db, cache, m->message_id);

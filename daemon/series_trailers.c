@@ -65,7 +65,7 @@ static bool names_address(const char *v)
 	return false;
 }
 
-static bool followup_trailer(const xeci_trailer *t)
+bool xeci_series__followup_trailer(const xeci_trailer *t)
 {
 	static const char *const never[] = {"from", "author", "cc", "to", "phone", "email", NULL};
 	static const char *const nonperson[] = {"fixes", "subject", "date", "link", "buglink",
@@ -178,7 +178,7 @@ static void walk_up(xeci_series_set *set, series_node *f)
 	tlist l = {0};
 	for (size_t i = 0; i < f->mail->ntrailers; i++) {
 		const xeci_trailer *t = &f->mail->trailers[i];
-		if (followup_trailer(t) && sender_matches(t, f->mail))
+		if (xeci_series__followup_trailer(t) && sender_matches(t, f->mail))
 			tlist_add(&l, t);
 	}
 	for (int steps = 0; l.n && steps < WALK_MAX; steps++) {
@@ -190,7 +190,7 @@ static void walk_up(xeci_series_set *set, series_node *f)
 		if (!up || up == p)
 			break;
 		for (size_t i = 0; i < p->mail->ntrailers; i++)
-			if (followup_trailer(&p->mail->trailers[i]))
+			if (xeci_series__followup_trailer(&p->mail->trailers[i]))
 				tlist_add(&l, &p->mail->trailers[i]);
 		p = up;
 	}
