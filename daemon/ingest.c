@@ -272,27 +272,39 @@ static int save_cursors(xeci_ingest *ing, const batch *b)
 	return 0;
 }
 
-static int store_batch_locked(xeci_ingest *ing, batch *b, xeci_ingest_stats *st)
+/* Stores b's rows and cursors; the rowids of the rows stored are added to
+ * *rowids (for the group's series update). */
+static int store_batch_rows(xeci_ingest *ing, batch *b, xeci_ingest_stats *st, int64_t **rowids,
+			    size_t *nrowids, size_t *cap)
 {
-	static const xeci_series_opts defaults = {NULL, 24 * 3600};
-	int64_t *rowids = xeci_malloc(b->n * sizeof(*rowids));
 	int64_t now = xeci_time_now();
-	size_t nstored = 0;
-	int completed = 0, rc = 0;
+	int rc = 0;
 	double t0 = thread_cpu();
+	if (*nrowids + b->n > *cap) {
+		*cap = *nrowids + b->n;
+		*rowids = xeci_realloc(*rowids, *cap * sizeof(**rowids));
+	}
 	b->evicted = xeci_realloc(b->evicted, (b->nevicted + b->n) * sizeof(*b->evicted));
 	for (size_t i = 0; i < b->n && rc == 0; i++)
-		rc = store_one(ing, b, &b->items[i], now, rowids, &nstored, st);
+		rc = store_one(ing, b, &b->items[i], now, *rowids, nrowids, st);
 	if (rc == 0)
 		rc = save_cursors(ing, b);
-	double t1 = thread_cpu();
-	if (rc == 0 && nstored)
-		rc = xeci_series_update_cached(ing->db, ing->inbox_id, rowids, nstored, ing->cache,
+	ing->cpu_rows += thread_cpu() - t0;
+	return rc;
+}
+
+/* The series the group's new rows touch, assembled once for the group: a
+ * thread whose messages span two batches is assembled once, not twice. */
+static int update_series(xeci_ingest *ing, const int64_t *rowids, size_t n, xeci_ingest_stats *st)
+{
+	static const xeci_series_opts defaults = {NULL, 24 * 3600};
+	int completed = 0, rc = 0;
+	double t0 = thread_cpu();
+	if (n)
+		rc = xeci_series_update_cached(ing->db, ing->inbox_id, rowids, n, ing->cache,
 					       ing->opts.series ? ing->opts.series : &defaults, &completed);
-	ing->cpu_rows += t1 - t0;
-	ing->cpu_series += thread_cpu() - t1;
+	ing->cpu_series += thread_cpu() - t0;
 	st->completed += (uint64_t)completed;
-	free(rowids);
 	return rc;
 }
 
@@ -355,19 +367,21 @@ static int check_others(xeci_ingest *ing)
 }
 
 /* Stores b and, while the fetching thread keeps up, the batches it queues
- * meanwhile, in one transaction with their cursors (a commit per batch was a
+ * meanwhile, then the series their rows touch, in one transaction with
+ * their cursors (a commit per batch was a
  * fifth of the store thread: each rewrote the same index pages). On failure
  * nothing of them stays (rolled back). */
 static int store_group(xeci_ingest *ing, batch *b, xeci_ingest_stats *st, int *last_epoch,
 		       char *err, size_t errlen)
 {
 	xeci_ingest_stats s = *st;
-	size_t n = 0;
+	size_t n = 0, nrowids = 0, cap = 0;
+	int64_t *rowids = NULL;
 	int rc = xeci_db_begin(ing->db);
 	if (rc == 0)
 		rc = check_others(ing);
 	while (rc == 0 && b) {
-		rc = store_batch_locked(ing, b, &s);
+		rc = store_batch_rows(ing, b, &s, &rowids, &nrowids, &cap);
 		n += b->n;
 		if (b->n)
 			*last_epoch = b->items[b->n - 1].epoch;
@@ -375,6 +389,9 @@ static int store_group(xeci_ingest *ing, batch *b, xeci_ingest_stats *st, int *l
 		b = rc == 0 && n < GROUP_MAX ? take(ing) : NULL;
 	}
 	give_back(ing, b);
+	if (rc == 0)
+		rc = update_series(ing, rowids, nrowids, &s);
+	free(rowids);
 	double t0 = thread_cpu();
 	if (rc == 0)
 		rc = xeci_db_commit(ing->db);

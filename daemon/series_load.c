@@ -152,7 +152,7 @@ static void queue_ids(series_component *c, const int64_t *ids, size_t n, int64_t
 		      size_t *capq)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (c->nseen >= COMPONENT_MAX) {
+		if (c->nseen - c->thread_start >= COMPONENT_MAX) {
 			c->truncated = true;
 			break;
 		}
@@ -363,7 +363,7 @@ int xeci_series__load_component(series_component *c, xeci_db *db, int64_t inbox_
 				xeci_series_cache *cache)
 {
 	int64_t *q = NULL;
-	size_t nq = 0, capq = 0;
+	size_t nq = 0, capq = 0, qi = 0;
 	int rc = 0;
 	for (size_t i = 0; i < n && !rc; i++) {
 		xeci_mail *m;
@@ -383,18 +383,19 @@ int xeci_series__load_component(series_component *c, xeci_db *db, int64_t inbox_
 				xeci_mail_free(m); /* still loadable as a neighbour of another */
 			continue;
 		}
+		/* its thread, whole before the next seed's: the size limit is a
+		 * thread's, not the batch's */
+		c->thread_start = c->nseen;
 		seen_add(c, rowids[i]);
 		component_add(c, rowids[i], m, recv, borrowed);
 		rc = expand(c, db, cache, inbox_id, rowids[i], m, &q, &nq, &capq);
-	}
-	for (size_t qi = 0; qi < nq && !rc; qi++) {
-		xeci_mail *m;
-		int64_t recv = 0;
-		bool borrowed;
-		if ((rc = fetch(&m, &recv, &borrowed, db, cache, q[qi])) || !m)
-			continue;
-		component_add(c, q[qi], m, recv, borrowed);
-		rc = expand(c, db, cache, inbox_id, q[qi], m, &q, &nq, &capq);
+		for (; qi < nq && !rc; qi++) {
+			int64_t qrecv = 0;
+			if ((rc = fetch(&m, &qrecv, &borrowed, db, cache, q[qi])) || !m)
+				continue;
+			component_add(c, q[qi], m, qrecv, borrowed);
+			rc = expand(c, db, cache, inbox_id, q[qi], m, &q, &nq, &capq);
+		}
 	}
 	free(q);
 	sort_component(c);

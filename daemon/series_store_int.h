@@ -16,6 +16,7 @@ typedef struct series_component {
 	size_t n, cap;
 	int64_t *seen; /* rowid set */
 	size_t nseen, seencap;
+	size_t thread_start; /* nseen when the thread being loaded began */
 	bool truncated;
 } series_component;
 
