@@ -509,12 +509,14 @@ static int submit(xeci_ingest *ing)
 	for (size_t i = 0; i < b->n; i++)
 		parse_one(&b->items[i], ing->opts.max_message_size);
 	/* The digest and the JSON (~0.4 s of the bench, a tenth of the CPU)
-	 * are made here while the store thread has a batch waiting (it is
-	 * busy: handing this one over sooner gains nothing), else left to the
-	 * store thread (it may be idle, waiting for this batch). With them on
-	 * either thread for good, that one was the longer of the two. */
+	 * are made here while the store thread has two batches waiting (it
+	 * is busy: handing this one over sooner gains nothing), else left to
+	 * the store thread (it may soon be idle, waiting for this batch). With
+	 * them on either thread for good, that one was the longer of the two;
+	 * with one waiting batch as the mark, since the series are assembled
+	 * once per group, this thread was the longer one. */
 	pthread_mutex_lock(&ing->mu);
-	bool waiting = ing->nqueued >= 1;
+	bool waiting = ing->nqueued >= 2;
 	pthread_mutex_unlock(&ing->mu);
 	for (size_t i = 0; waiting && i < b->n; i++)
 		prepare(&b->items[i]);
