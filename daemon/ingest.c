@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "error.h"
+#include "ingest_ckpt.h"
 #include "log.h"
 #include "mail_json_write.h"
 #include "msgraw.h"
@@ -34,7 +35,8 @@
  * shares of a batch vary from batch to batch (threads, series), and with
  * one waiting slot each waited for the other about a fifth of the time */
 #define QUEUE_MAX 3
-#define BULK_CHECKPOINT_PAGES "2500" /* 40 MB of WAL in 16 KiB pages (db.c) */
+#define BULK_CHECKPOINT_PAGES 2500 /* 40 MB of WAL in 16 KiB pages (db.c) */
+#define CHECKPOINT_PAGES 1000     /* SQLite's default autocheckpoint */
 #define CHECKPOINT_AFTER 1000 /* messages: an ingest of more checkpoints at its end */
 
 /* One message of a batch. */
@@ -74,6 +76,7 @@ enum { PREP_STORE, PREP_BUSY, PREP_DONE };
 struct xeci_ingest {
 	xeci_db *db; /* used by the store thread only, while it runs */
 	xeci_series_cache *cache; /* the store thread's */
+	xeci_ingest_ckpt *ckpt;   /* the store thread's checkpoints, while it runs */
 	int64_t data_version; /* of db at the last group; 0: none yet */
 	int64_t inbox_id;
 	xeci_ingest_opts opts;
@@ -407,19 +410,25 @@ static int store_group(xeci_ingest *ing, batch *b, xeci_ingest_stats *st, int *l
 	return 0;
 }
 
-/* While the store thread runs, WAL checkpoints are fewer and larger: a page
- * written by several commits is copied into the database once. After a
- * bulk, a checkpoint, so that the log does not stay at its bulk size; after
- * a few messages, the log is left to the autocheckpoint and to
- * xeci_db_close (see db.c): a checkpoint is two fsyncs, which were most of
- * the wall time of a one-message ingest on a busy disk. */
+/* While the store thread runs, WAL checkpoints are fewer and larger (a
+ * page written by several commits is copied into the database once), and
+ * a thread of their own runs them (ingest_ckpt.c). After a bulk, a
+ * checkpoint, so that the log does not stay at its bulk size; after a few
+ * messages, the log is left to the autocheckpoint and to xeci_db_close
+ * (see db.c): a checkpoint is two fsyncs, which were most of the wall time
+ * of a one-message ingest on a busy disk. */
 static void bulk_mode(xeci_ingest *ing, bool on)
 {
 	const xeci_ingest_stats *s = &ing->stats; /* written by this thread only */
 	bool bulk = s->stored + s->duplicates + s->errors + s->removed >= CHECKPOINT_AFTER;
-	xeci_db_exec(ing->db, on ? "PRAGMA wal_autocheckpoint = " BULK_CHECKPOINT_PAGES
-			    : bulk ? "PRAGMA wal_autocheckpoint = 1000; PRAGMA wal_checkpoint(PASSIVE)"
-				   : "PRAGMA wal_autocheckpoint = 1000");
+	if (on) {
+		xeci_ingest_ckpt_start(&ing->ckpt, ing->db, BULK_CHECKPOINT_PAGES);
+		return;
+	}
+	xeci_ingest_ckpt_stop(ing->ckpt, CHECKPOINT_PAGES);
+	ing->ckpt = NULL;
+	if (bulk)
+		xeci_db_exec(ing->db, "PRAGMA wal_checkpoint(PASSIVE)");
 }
 
 static void *store_thread(void *arg)
