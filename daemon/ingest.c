@@ -371,9 +371,9 @@ static int check_others(xeci_ingest *ing)
 
 /* Stores b and, while the fetching thread keeps up, the batches it queues
  * meanwhile, then the series their rows touch, in one transaction with
- * their cursors (a commit per batch was a
- * fifth of the store thread: each rewrote the same index pages). On failure
- * nothing of them stays (rolled back). */
+ * their cursors (a commit per batch was a fifth of the store thread: each
+ * rewrote the same index pages). On failure nothing of them stays (rolled
+ * back). */
 static int store_group(xeci_ingest *ing, batch *b, xeci_ingest_stats *st, int *last_epoch,
 		       char *err, size_t errlen)
 {

@@ -243,6 +243,40 @@ static int read_one_header_line(mi *m, xeci_buf *line)
 	return 1;
 }
 
+/* The top-level headers check_header and capture_header read; any other
+ * (Received, DKIM-Signature, X-*, ...: most of a list mail's header lines)
+ * changes nothing they make. */
+static bool header_is_read(const char *name, size_t n)
+{
+	static const char *const read[] = {"From", "Subject", "Date", "Content-Type",
+					   "Content-Transfer-Encoding", "Message-ID", "In-Reply-To",
+					   "References", "List-Id"};
+	for (size_t i = 0; i < sizeof(read) / sizeof(read[0]); i++)
+		if (strlen(read[i]) == n && !strncasecmp(name, read[i], n))
+			return true;
+	return false;
+}
+
+/* Skips, without copying it, a top-level header line (and its
+ * continuation lines) that read_one_header_line would return and that
+ * check_header and capture_header would then pass over: one whose name
+ * (is_rfc2822_header's characters, up to ':') is not one they read. */
+static bool skip_unread_header(mi *m)
+{
+	const char *p = m->p;
+	while (p < m->end && *p != ':' && ((33 <= (unsigned char)*p && *p <= 57) || (59 <= *p && *p <= 126)))
+		p++;
+	if (p >= m->end || *p != ':' || p == m->p || header_is_read(m->p, (size_t)(p - m->p)))
+		return false;
+	do {
+		const char *nl = memchr(p, '\n', (size_t)(m->end - p));
+		p = nl ? nl + 1 : m->end;
+	} while (p < m->end && (*p == ' ' || *p == '\t'));
+	m->p = p;
+	m->h->count++;
+	return true;
+}
+
 static bool is_boundary(const mi *m, const xeci_buf *line)
 {
 	const xeci_buf *b = m->content[m->top];
@@ -623,7 +657,11 @@ int xeci_mailinfo_run(xeci_mail *out, xeci_mi_headers *h, const char *raw, size_
 
 	while (m.p < m.end && xeci_git_isspace((unsigned char)*m.p))
 		m.p++;
-	while (read_one_header_line(&m, &line)) {
+	for (;;) {
+		if (skip_unread_header(&m))
+			continue;
+		if (!read_one_header_line(&m, &line))
+			break;
 		check_header(&m, &line, m.p_hdr, true);
 		capture_header(&m, &line);
 	}

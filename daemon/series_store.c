@@ -185,8 +185,10 @@ static int note_change_id(upsert_ctx *u, int64_t series_id, const xeci_series_ve
 {
 	sqlite3_stmt *st;
 	int rc;
-	if (!v->change_id || (rc = xeci_db_prepare(&st, u->db, Q_SERIES_SET_CHANGE)))
-		return v->change_id ? rc : 0;
+	if (!v->change_id)
+		return 0;
+	if ((rc = xeci_db_prepare(&st, u->db, Q_SERIES_SET_CHANGE)))
+		return rc;
 	sqlite3_bind_int64(st, 1, series_id);
 	xeci_db_bind_text(st, 2, v->change_id);
 	return xeci_db_step_done(u->db, st, "recording a change-id");
