@@ -70,6 +70,10 @@ void xeci_inbox_git_set_plain(bool on);
 /* Epoch repositories opened with libgit2 so far (process-wide): tests check
  * with it that the plain path ran. */
 unsigned xeci_inbox_git_libgit2_opens(void);
+/* Cold walks (no cursor) of a big plain epoch split across two threads:
+ * the number whose middle commit was on master's chain and the number
+ * whose was not (tests). */
+void xeci_inbox_git_split_walks(unsigned *on_chain, unsigned *off_chain);
 
 /* Atom state kept between polls. */
 typedef struct xeci_atom_state {

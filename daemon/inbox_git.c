@@ -6,6 +6,7 @@
 #define _GNU_SOURCE /* memmem */
 #include "inbox_int.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,14 @@ void xeci_inbox_git_set_plain(bool on)
 }
 
 static atomic_uint libgit2_opens;
+
+static atomic_uint split_on, split_off;
+
+void xeci_inbox_git_split_walks(unsigned *on_chain, unsigned *off_chain)
+{
+	*on_chain = atomic_load(&split_on);
+	*off_chain = atomic_load(&split_off);
+}
 
 unsigned xeci_inbox_git_libgit2_opens(void)
 {
@@ -378,6 +387,102 @@ static bool list_fast(commit_ref **out, size_t *n, bool *met, const objects *o, 
 	return true;
 }
 
+/* --- a cold walk on two threads -------------------------------------------- */
+
+/* A first fetch of a big epoch walks its whole chain before the first
+ * message can be parsed, with the store thread idle (a tenth of a 50,000-
+ * message ingest): a second thread walks the older half. */
+#define SPLIT_MIN_OBJECTS 30000 /* a smaller pack walks on one thread */
+#define SPLIT_SAMPLES 97
+
+typedef struct sampled {
+	uint64_t off;
+	size_t i;
+} sampled;
+
+static int cmp_sampled(const void *a, const void *b)
+{
+	uint64_t x = ((const sampled *)a)->off, y = ((const sampled *)b)->off;
+	return x < y ? -1 : x > y;
+}
+
+/* A commit near the middle of the history: of a sample of the idx's
+ * objects, the commit at the median pack offset (git fast-import writes a
+ * history oldest first, git repack newest first: the middle either way).
+ * Only a guess: the walk checks that it lies on the chain. */
+static bool middle_commit(git_oid *out, xeci_packs *packs)
+{
+	size_t n = xeci_packs_count(packs), nc = 0;
+	sampled c[SPLIT_SAMPLES];
+	for (size_t k = 0; k < SPLIT_SAMPLES; k++) {
+		size_t i = (size_t)((uint64_t)n * (2 * k + 1) / (2 * SPLIT_SAMPLES));
+		int type;
+		uint64_t off;
+		if (xeci_packs_entry(&type, &off, packs, i) == 0 && type == XECI_PACK_COMMIT)
+			c[nc++] = (sampled){off, i};
+	}
+	if (!nc)
+		return false;
+	qsort(c, nc, sizeof(*c), cmp_sampled);
+	git_oid_fromraw(out, xeci_packs_oid(packs, c[nc / 2].i));
+	return true;
+}
+
+/* The older half of a plain epoch: from the middle commit down, with a
+ * pack reader of its own (one is not shared between threads). */
+typedef struct half_walk {
+	const char *git_dir; /* a plain epoch's */
+	git_oid from;
+	commit_ref *refs;
+	size_t n;
+	bool ok;
+} half_walk;
+
+static void *walk_older_half(void *arg)
+{
+	half_walk *h = arg;
+	xeci_packs *packs = NULL;
+	bool met;
+	xeci_packs_open(&packs, h->git_dir);
+	objects o = {packs, h->git_dir};
+	h->ok = packs && list_fast(&h->refs, &h->n, &met, &o, &h->from, NULL);
+	xeci_packs_free(packs);
+	return NULL;
+}
+
+/* list_fast(master, no cursor), the older half on a second thread when the
+ * pack is big: this thread walks from master to the middle commit, the
+ * other from there down; if the middle is not on the chain, this thread's
+ * walk went all the way and the other's is dropped. */
+static bool list_all(commit_ref **out, size_t *n, const objects *o, const git_oid *master)
+{
+	bool met;
+	half_walk h = {.git_dir = o->git_dir};
+	pthread_t t;
+	if (!o->packs || !o->git_dir || xeci_packs_count(o->packs) < SPLIT_MIN_OBJECTS || !middle_commit(&h.from, o->packs) ||
+	    pthread_create(&t, NULL, walk_older_half, &h) != 0)
+		return list_fast(out, n, &met, o, master, NULL);
+	bool ok = list_fast(out, n, &met, o, master, &h.from);
+	pthread_join(t, NULL);
+	atomic_fetch_add(met ? &split_on : &split_off, 1);
+	if (ok && met && !h.ok) { /* the other walk gave up (a merge below?): this one goes on */
+		bool below;
+		if (!list_fast(&h.refs, &h.n, &below, o, &h.from, NULL)) {
+			free(*out);
+			return false;
+		}
+	}
+	if (!ok || !met) {
+		free(h.refs);
+		return ok;
+	}
+	*out = xeci_realloc(*out, (*n + h.n) * sizeof(**out));
+	memcpy(*out + *n, h.refs, h.n * sizeof(**out));
+	*n += h.n;
+	free(h.refs);
+	return true;
+}
+
 /* The id of entry `name` of a raw tree ("<mode> <name>\0<20-byte id>"...). */
 static bool tree_entry(git_oid *out, const char *tree, size_t len, const char *name)
 {
@@ -461,7 +566,7 @@ static bool list_plain(commit_ref **out, size_t *n, const objects *o, const git_
 	int nparents;
 	bool met;
 	if (!cur->commit[0])
-		return list_fast(out, n, &met, o, master, NULL);
+		return list_all(out, n, o, master);
 	if (strlen(cur->commit) != GIT_OID_HEXSZ || xeci_gitdir_oid_fromhex(hide.id, cur->commit) < 0 ||
 	    !read_commit(&tree, &parent, &nparents, o, &hide))
 		return false;

@@ -739,6 +739,26 @@ out:
 	return rc;
 }
 
+int xeci_packs_entry(int *type, uint64_t *offset, xeci_packs *p, size_t i)
+{
+	for (size_t k = 0; k < p->npacks; k++) {
+		pack *pk = &p->packs[k];
+		if (i >= pk->n) {
+			i -= pk->n;
+			continue;
+		}
+		entry e;
+		uint64_t off = idx_offset(pk, (uint32_t)i);
+		int rc = off ? entry_read(&e, p, pk, off) : XECI_EINVALID;
+		if (rc)
+			return rc;
+		*type = e.type;
+		*offset = off;
+		return 0;
+	}
+	return XECI_ENOTFOUND;
+}
+
 int xeci_packs_read(char **data, size_t *len, int *type, xeci_packs *p, const unsigned char *oid)
 {
 	char hex[41];

@@ -51,4 +51,9 @@ int xeci_packs_read(char **data, size_t *len, int *type, xeci_packs *p, const un
 size_t xeci_packs_count(const xeci_packs *p);
 const unsigned char *xeci_packs_oid(const xeci_packs *p, size_t i);
 
+/* The i-th object's (idx order) entry, from its header only: *type as
+ * stored (an XECI_PACK_* type, or 6 and 7 for deltas) and *offset in its
+ * pack (objects of one pack only compare). */
+int xeci_packs_entry(int *type, uint64_t *offset, xeci_packs *p, size_t i);
+
 #endif

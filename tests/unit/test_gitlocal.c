@@ -336,11 +336,51 @@ static void walk_plain_matches_libgit2(void **state)
 	free(cur);
 }
 
+/* A first walk of an epoch of over 30,000 objects runs its older half on a
+ * second thread (inbox_git.c, list_all), from a commit guessed near the
+ * middle: in fast-import's order, after git gc (newest first), and with the
+ * guess off master's chain (master moved back: the pack holds more than it
+ * reaches), the walk gives what libgit2's gives. */
+static void big_epoch_walks_in_two_halves(void **state)
+{
+	(void)state;
+	char inbox[128], e0[192];
+	snprintf(inbox, sizeof(inbox), "%s/big", dir);
+	snprintf(e0, sizeof(e0), "%s/git/0.git", inbox);
+	sh("mkdir -p %s/git", inbox);
+	make_epoch(e0);
+	import(e0, "big", 12000, -1, true);
+	xeci_inbox_cursor *cur = NULL;
+	size_t ncur = 0;
+	unsigned on0, off0, on, off;
+	xeci_inbox_git_split_walks(&on0, &off0);
+	assert_int_equal(walk_both(inbox, &cur, &ncur), 12000);
+	free(cur);
+	xeci_inbox_git_split_walks(&on, &off);
+	assert_int_equal(on - on0, 1); /* the plain walk split, on the chain */
+	sh("git -C %s gc -q", e0);
+	cur = NULL;
+	ncur = 0;
+	assert_int_equal(walk_both(inbox, &cur, &ncur), 12000);
+	free(cur);
+	xeci_inbox_git_split_walks(&on, &off);
+	assert_int_equal(on - on0, 2);
+	/* master moved back: the pack's middle commit is past its tip */
+	sh("git -C %s update-ref refs/heads/master master~11900", e0);
+	cur = NULL;
+	ncur = 0;
+	assert_int_equal(walk_both(inbox, &cur, &ncur), 100);
+	free(cur);
+	xeci_inbox_git_split_walks(&on, &off);
+	assert_int_equal(off - off0, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(refs_and_objects_match_libgit2),
 		cmocka_unit_test(walk_plain_matches_libgit2),
+		cmocka_unit_test(big_epoch_walks_in_two_halves),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
