@@ -7,8 +7,9 @@ that an optimisation of the ingest changes no stored byte.
 
 Every table the ingest writes, rows sorted, with the clock columns left out
 (received_at, created_at, updated_at; last_received_at is a received_at;
-completed_at is kept as "set or not"): two ingests of the same inbox must
-give the same lines. message_raw's bytes are digested wherever they are: in
+completed_at is kept as "set or not"), series and versions named by their
+posting keys, not their ids: two ingests of the same inbox must give the
+same lines. message_raw's bytes are digested wherever they are: in
 the row, or the blob of a git epoch it points at (schema 0010; read with
 git cat-file), so that rows and pointers give the same digest."""
 import hashlib
@@ -56,13 +57,31 @@ def raw_rows(db):
             for rowid, raw, oid, path in rs]
 
 
+# Series and versions are numbered in the order the store created them,
+# which follows how batches were grouped into transactions (the threads'
+# timing): their ids are written as what names them, a version by its
+# posting key, a series by its first version's.
+SERIES_KEY = '(SELECT min(k.posting_key) FROM series_versions k WHERE k.series_id = %s)'
+VERSION_KEY = '(SELECT k.posting_key FROM series_versions k WHERE k.id = %s)'
+IDS = {
+    ('series', 'id'): SERIES_KEY % 'series.id',
+    ('series_versions', 'id'): None,  # the posting key is a column already
+    ('series_versions', 'series_id'): SERIES_KEY % 'series_versions.series_id',
+    ('series_patches', 'version_id'): VERSION_KEY % 'series_patches.version_id',
+    ('series_trailers', 'version_id'): VERSION_KEY % 'series_trailers.version_id',
+}
+
+
 def rows(db, table):
     cols = [r[1] for r in db.execute('PRAGMA table_info(%s)' % table)]
     sel = []
     for c in cols:
         if c in CLOCK:
             continue
-        if c == 'completed_at':
+        if (table, c) in IDS:
+            if IDS[(table, c)]:
+                sel.append('quote(%s)' % IDS[(table, c)])
+        elif c == 'completed_at':
             sel.append('completed_at IS NOT NULL')
         elif c == 'raw':
             sel.append('length(raw)')  # NULL since schema 0005: the bytes are in message_raw
