@@ -459,8 +459,8 @@ static bool list_all(commit_ref **out, size_t *n, const objects *o, const git_oi
 	bool met;
 	half_walk h = {.git_dir = o->git_dir};
 	pthread_t t;
-	if (!o->packs || !o->git_dir || xeci_packs_count(o->packs) < SPLIT_MIN_OBJECTS || !middle_commit(&h.from, o->packs) ||
-	    pthread_create(&t, NULL, walk_older_half, &h) != 0)
+	bool big = o->packs && o->git_dir && xeci_packs_count(o->packs) >= SPLIT_MIN_OBJECTS;
+	if (!big || !middle_commit(&h.from, o->packs) || pthread_create(&t, NULL, walk_older_half, &h) != 0)
 		return list_fast(out, n, &met, o, master, NULL);
 	bool ok = list_fast(out, n, &met, o, master, &h.from);
 	pthread_join(t, NULL);

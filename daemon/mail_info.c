@@ -248,11 +248,11 @@ static int read_one_header_line(mi *m, xeci_buf *line)
  * changes nothing they make. */
 static bool header_is_read(const char *name, size_t n)
 {
-	static const char *const read[] = {"From", "Subject", "Date", "Content-Type",
-					   "Content-Transfer-Encoding", "Message-ID", "In-Reply-To",
-					   "References", "List-Id"};
-	for (size_t i = 0; i < sizeof(read) / sizeof(read[0]); i++)
-		if (strlen(read[i]) == n && !strncasecmp(name, read[i], n))
+	static const char *const names[] = {"From", "Subject", "Date", "Content-Type",
+					    "Content-Transfer-Encoding", "Message-ID", "In-Reply-To",
+					    "References", "List-Id"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == n && !strncasecmp(name, names[i], n))
 			return true;
 	return false;
 }
