@@ -48,10 +48,20 @@ static const char *Q_SERIES_BY_PARENT =
 	" WHERE p.message_id = ?1 AND v.inbox_id = ?2 AND v.version < ?3"
 	" UNION ALL SELECT series_id FROM series_versions WHERE cover_message_id = ?1"
 	" AND inbox_id = ?2 AND version < ?3 LIMIT 1";
-/* a version with a change-id never joins a series that has another one */
-static const char *Q_SERIES_BY_SUBJECT = "SELECT id FROM series WHERE inbox_id = ?1 AND author = ?2"
-					 " AND subject = ?3 AND (change_id IS NULL OR ?4 IS NULL)"
-					 " ORDER BY id DESC LIMIT 1";
+/* A version with a change-id never joins a series that has another one;
+ * nor does a version join a series that already had, before it, a posting
+ * of its number or a higher one (then it starts a new topic under an old
+ * title), unless it is a RESEND of its number. Dates, not arrival: a v1
+ * that arrives after its v2 still joins it. Of two such series, the one
+ * whose newest version comes closest below this one's (a v3 follows a v2,
+ * not another topic's v1); then the newest. */
+static const char *Q_SERIES_BY_SUBJECT =
+	"SELECT id FROM series WHERE inbox_id = ?1 AND author = ?2 AND subject = ?3"
+	" AND (change_id IS NULL OR ?4 IS NULL) AND NOT EXISTS (SELECT 1 FROM series_versions k"
+	" WHERE k.series_id = series.id AND k.posting_key != ?5 AND k.first_date <= ?6"
+	" AND (k.version > ?7 OR (k.version = ?7 AND NOT ?8)))"
+	" ORDER BY (SELECT max(k.version) FROM series_versions k WHERE k.series_id = series.id"
+	" AND k.version < ?7) DESC NULLS LAST, id DESC LIMIT 1";
 static const char *Q_SERIES_NEW = "INSERT INTO series (inbox_id, subject, author, change_id)"
 				  " VALUES (?, ?, ?, ?)";
 static const char *Q_SERIES_SET_CHANGE =
@@ -178,6 +188,13 @@ static bool is_named(const xeci_series_version *v)
 			    !strcmp(v->posting_key, v->patches[0].mail->message_id));
 }
 
+/* A RESEND: its cover's tags say so, else patch 1's. */
+static bool resend(const xeci_series_version *v)
+{
+	const xeci_mail *m = v->cover ? v->cover : v->npatches ? v->patches[0].mail : NULL;
+	return m && m->tags.resend;
+}
+
 /* A series without a change-id takes its version's, whenever that becomes
  * known (a b4 cover arriving after its patches), so that the next version
  * finds it by change-id. */
@@ -221,6 +238,10 @@ static int link_series(int64_t *out, upsert_ctx *u, const xeci_series_version *v
 		xeci_db_bind_text(st, 2, v->author_email);
 		xeci_db_bind_text(st, 3, v->subject);
 		xeci_db_bind_text(st, 4, v->change_id);
+		xeci_db_bind_text(st, 5, v->posting_key);
+		sqlite3_bind_int64(st, 6, v->first_date);
+		sqlite3_bind_int(st, 7, v->version);
+		sqlite3_bind_int(st, 8, resend(v));
 		*out = query_id(&rc, u->db, st);
 	}
 	if (rc)

@@ -320,6 +320,39 @@ static void b4_change_ids_keep_series_apart(void **state)
 		free(raws[i].data);
 }
 
+/* One author, one title, two topics without change-ids, the second's v1
+ * posted between the first's v2 and v3: arriving in posting order, in one
+ * batch or one at a time, a1 a2 a3 are one series and b1 b2 another. (In
+ * a random order a version can join the only series it sees yet: the link
+ * is decided when a version arrives and not redone for later ones.) */
+static void same_title_topics_apart(void **state)
+{
+	static const char *const cases[] = {"same-title"};
+	read_cases_of(cases, 1);
+	xeci_db *a = open_db("title-batch");
+	int64_t ids[256];
+	for (size_t i = 0; i < nraws; i++)
+		ids[i] = store(a, i);
+	update(a, ids, nraws, NULL);
+	const char *members = "SELECT group_concat(ks, ' | ') FROM (SELECT group_concat(posting_key, ',') AS ks"
+			      " FROM (SELECT series_id, posting_key FROM series_versions ORDER BY posting_key)"
+			      " GROUP BY series_id ORDER BY ks)";
+	assert_query(a, members, "a1@example.com,a2@example.com,a3@example.com | b1@example.com,b2@example.com");
+	assert_query(a, "SELECT group_concat(posting_key || ' ' || state, ',') FROM (SELECT posting_key, state"
+			" FROM series_versions WHERE state = 'complete' ORDER BY posting_key)",
+		     "a3@example.com complete,b2@example.com complete");
+	xeci_db *b = open_db("title-one-by-one");
+	for (size_t i = 0; i < nraws; i++) {
+		int64_t id = store(b, i);
+		update(b, &id, 1, NULL);
+	}
+	assert_same_dump(a, b);
+	close_db(b);
+	close_db(a);
+	for (size_t i = 0; i < nraws; i++)
+		free(raws[i].data);
+}
+
 static void filter_ignores(void **state)
 {
 	read_cases();
@@ -349,6 +382,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(batch_and_shuffled_agree),
 		cmocka_unit_test(b4_change_ids_keep_series_apart),
+		cmocka_unit_test(same_title_topics_apart),
 		cmocka_unit_test(filter_ignores),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -111,3 +111,17 @@ Reviewed-by: Rev Iewer <rev@example.com>"
   b4mail $c2 "" "[PATCH 0/1] drm/xe: Improve BO eviction" "Mon, 1 Jul 2024 10:00:00 +0000" "Another take." 20240701-bo-eviction-bbbb33334444
   b4patch 1 1 $c2 "Mon, 1 Jul 2024 10:00:01 +0000" bbbb
 } > "$out/b4-same-subject.mbox"
+# one author, one title, two topics without change-ids (one's v1 posted
+# between the other's v2 and v3): each version joins the series whose newest
+# version comes just below it, posted before it; a v1 after a v2 starts anew
+same_title() { # id version date n
+	git format-patch -q --stdout -1 HEAD~$4 | sed -n '/^---$/,$p' > "$tmp/diff"
+	printf 'From nobody Mon Sep 17 00:00:00 2001\nFrom: Ti Tle <title@example.com>\nDate: %s\nSubject: [PATCH v%s] drm/xe: Improve hwmon power limits\nMessage-ID: <%s@example.com>\n\nVersion %s of %s.\n\nSigned-off-by: Ti Tle <title@example.com>\n%s\n\n' \
+		"$3" "$2" "$1" "$2" "$1" "$(cat "$tmp/diff")"
+}
+{ same_title a1 1 "Sat, 30 Mar 2024 10:00:00 +0000" 1
+  same_title a2 2 "Tue, 9 Apr 2024 10:00:00 +0000" 2
+  same_title b1 1 "Sat, 20 Apr 2024 10:00:00 +0000" 3
+  same_title a3 3 "Sun, 21 Apr 2024 10:00:00 +0000" 4
+  same_title b2 2 "Thu, 25 Apr 2024 10:00:00 +0000" 5
+} > "$out/same-title.mbox"
