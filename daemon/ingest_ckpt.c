@@ -107,10 +107,10 @@ void xeci_ingest_ckpt_stop(xeci_ingest_ckpt *c, int autocheckpoint_pages)
 	pthread_cond_signal(&c->cv);
 	bool started = c->started;
 	pthread_mutex_unlock(&c->mu);
-	if (started)
+	if (started) {
 		pthread_join(c->thread, NULL);
-	if (started)
 		XECI_DEBUG("ingest: %u checkpoints on the checkpointer thread", c->runs);
+	}
 	sqlite3_wal_autocheckpoint(xeci_db_handle(c->db), autocheckpoint_pages);
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->cv);

@@ -201,19 +201,19 @@ static void capture_header(mi *m, const xeci_buf *line)
 	}
 }
 
+/* A character of a header's name: printable, not blank, not ':' (RFC 2822). */
+static bool is_name_char(unsigned char ch)
+{
+	return (33 <= ch && ch <= 57) || (59 <= ch && ch <= 126);
+}
+
 static bool is_rfc2822_header(const char *cp)
 {
 	if (starts_with(cp, "From ") || starts_with(cp, ">From "))
 		return true;
-	int ch;
-	while ((ch = (unsigned char)*cp++)) {
-		if (ch == ':')
-			return true;
-		if ((33 <= ch && ch <= 57) || (59 <= ch && ch <= 126))
-			continue;
-		break;
-	}
-	return false;
+	while (is_name_char((unsigned char)*cp))
+		cp++;
+	return *cp == ':';
 }
 
 static int read_one_header_line(mi *m, xeci_buf *line)
@@ -264,7 +264,7 @@ static bool header_is_read(const char *name, size_t n)
 static bool skip_unread_header(mi *m)
 {
 	const char *p = m->p;
-	while (p < m->end && *p != ':' && ((33 <= (unsigned char)*p && *p <= 57) || (59 <= *p && *p <= 126)))
+	while (p < m->end && is_name_char((unsigned char)*p))
 		p++;
 	if (p >= m->end || *p != ':' || p == m->p || header_is_read(m->p, (size_t)(p - m->p)))
 		return false;

@@ -289,6 +289,15 @@ static size_t walk_both(const char *inbox, xeci_inbox_cursor **cur, size_t *ncur
 	return walk_both_(inbox, cur, ncur, false);
 }
 
+/* walk_both from no cursor; the count handed over. */
+static size_t walk_cold(const char *inbox)
+{
+	xeci_inbox_cursor *cur = NULL;
+	size_t ncur = 0, n = walk_both(inbox, &cur, &ncur);
+	free(cur);
+	return n;
+}
+
 static void walk_plain_matches_libgit2(void **state)
 {
 	(void)state;
@@ -329,10 +338,7 @@ static void walk_plain_matches_libgit2(void **state)
 	free(old);
 	/* after git gc: one pack, packed refs */
 	sh("git -C %s gc -q", e0);
-	old = NULL;
-	nold = 0;
-	assert_int_equal(walk_both(inbox, &old, &nold), 54 + 40);
-	free(old);
+	assert_int_equal(walk_cold(inbox), 54 + 40);
 	free(cur);
 }
 
@@ -350,27 +356,18 @@ static void big_epoch_walks_in_two_halves(void **state)
 	sh("mkdir -p %s/git", inbox);
 	make_epoch(e0);
 	import(e0, "big", 12000, -1, true);
-	xeci_inbox_cursor *cur = NULL;
-	size_t ncur = 0;
 	unsigned on0, off0, on, off;
 	xeci_inbox_git_split_walks(&on0, &off0);
-	assert_int_equal(walk_both(inbox, &cur, &ncur), 12000);
-	free(cur);
+	assert_int_equal(walk_cold(inbox), 12000);
 	xeci_inbox_git_split_walks(&on, &off);
 	assert_int_equal(on - on0, 1); /* the plain walk split, on the chain */
 	sh("git -C %s gc -q", e0);
-	cur = NULL;
-	ncur = 0;
-	assert_int_equal(walk_both(inbox, &cur, &ncur), 12000);
-	free(cur);
+	assert_int_equal(walk_cold(inbox), 12000);
 	xeci_inbox_git_split_walks(&on, &off);
 	assert_int_equal(on - on0, 2);
 	/* master moved back: the pack's middle commit is past its tip */
 	sh("git -C %s update-ref refs/heads/master master~11900", e0);
-	cur = NULL;
-	ncur = 0;
-	assert_int_equal(walk_both(inbox, &cur, &ncur), 100);
-	free(cur);
+	assert_int_equal(walk_cold(inbox), 100);
 	xeci_inbox_git_split_walks(&on, &off);
 	assert_int_equal(off - off0, 1);
 }

@@ -188,9 +188,19 @@ static void assert_query(xeci_db *db, const char *sql, const char *want)
 	free(got);
 }
 
-/* Stores every raw message into db one at a time, in a shuffled
- * (fixed-seed) order, updating the series after each; returns the
- * completions counted. */
+/* Stores every raw message into db one at a time, in order (NULL: as
+ * read), updating the series after each; returns the completions counted. */
+static int store_one_by_one(xeci_db *db, const size_t *order)
+{
+	int completed = 0;
+	for (size_t i = 0; i < nraws; i++) {
+		int64_t id = store(db, order ? order[i] : i);
+		completed += update(db, &id, 1, NULL);
+	}
+	return completed;
+}
+
+/* store_one_by_one in a shuffled (fixed-seed) order. */
 static int store_shuffled(xeci_db *db, unsigned seed)
 {
 	size_t order[256];
@@ -202,12 +212,14 @@ static int store_shuffled(xeci_db *db, unsigned seed)
 		order[i] = order[k];
 		order[k] = t;
 	}
-	int completed = 0;
-	for (size_t i = 0; i < nraws; i++) {
-		int64_t id = store(db, order[i]);
-		completed += update(db, &id, 1, NULL);
-	}
-	return completed;
+	return store_one_by_one(db, order);
+}
+
+static void free_cases(void)
+{
+	for (size_t i = 0; i < nraws; i++)
+		free(raws[i].data);
+	nraws = 0;
 }
 
 static void assert_same_dump(xeci_db *a, xeci_db *b)
@@ -278,8 +290,7 @@ static void batch_and_shuffled_agree(void **state)
 	free(da);
 	free(da2);
 	close_db(a);
-	for (size_t i = 0; i < nraws; i++)
-		free(raws[i].data);
+	free_cases();
 }
 
 /* One author, one subject, two b4 postings with their own change-ids: two
@@ -309,15 +320,11 @@ static void b4_change_ids_keep_series_apart(void **state)
 	/* one message at a time in archive order: the series learns its
 	 * change-id from the late cover */
 	xeci_db *c = open_db("b4-one-by-one");
-	for (size_t i = 0; i < nraws; i++) {
-		int64_t id = store(c, i);
-		update(c, &id, 1, NULL);
-	}
+	store_one_by_one(c, NULL);
 	assert_same_dump(a, c);
 	close_db(c);
 	close_db(a);
-	for (size_t i = 0; i < nraws; i++)
-		free(raws[i].data);
+	free_cases();
 }
 
 /* One author, one title, two topics without change-ids, the second's v1
@@ -342,15 +349,11 @@ static void same_title_topics_apart(void **state)
 			" FROM series_versions WHERE state = 'complete' ORDER BY posting_key)",
 		     "a3@example.com complete,b2@example.com complete");
 	xeci_db *b = open_db("title-one-by-one");
-	for (size_t i = 0; i < nraws; i++) {
-		int64_t id = store(b, i);
-		update(b, &id, 1, NULL);
-	}
+	store_one_by_one(b, NULL);
 	assert_same_dump(a, b);
 	close_db(b);
 	close_db(a);
-	for (size_t i = 0; i < nraws; i++)
-		free(raws[i].data);
+	free_cases();
 }
 
 static void filter_ignores(void **state)
@@ -372,8 +375,7 @@ static void filter_ignores(void **state)
 	assert_int_equal(update(db, ids, nraws, &opts), 3);
 	assert_query(db, "SELECT count(*) FROM series_versions WHERE state = 'complete'", "3");
 	close_db(db);
-	for (size_t i = 0; i < nraws; i++)
-		free(raws[i].data);
+	free_cases();
 }
 
 int main(void)
